@@ -1,0 +1,64 @@
+"""Deterministic Parquet I/O: same rows -> same file names and bytes, whatever the partitioning.
+
+Spark names its part files with a random UUID; `write_parquet` fixes the layout (hash-partitioned
+by a key into `num_files` buckets, sorted within each) and renames parts to `part-00000.parquet`...
+Outputs are written to a local or shared-mount directory (the engine commits them with a rename);
+inputs can come from any filesystem Spark reads (HDFS, S3, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+DATA_DIR = "data"
+
+
+def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str] = ("id",)) -> list[Path]:
+    """Write a Spark DataFrame to `out_dir/part-NNNNN.parquet`, byte-identical for the same rows."""
+    out_dir = Path(out_dir).absolute()
+    staging = out_dir.parent / f".{out_dir.name}.spark"
+    shutil.rmtree(staging, ignore_errors=True)
+    cols = list(key)
+    (df.repartition(num_files, *cols).sortWithinPartitions(*cols)
+       .write.mode("overwrite").parquet(staging.as_uri()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, part in enumerate(sorted(staging.glob("part-*.parquet"))):
+        dest = out_dir / f"part-{i:05d}.parquet"
+        os.replace(part, dest)
+        written.append(dest)
+    shutil.rmtree(staging, ignore_errors=True)
+    return written
+
+
+def write_table(rows: Iterable[dict[str, Any]], path: str | Path, schema: pa.Schema) -> Path:
+    """Write rows from the driver with pyarrow (small outputs: reports, ledgers of a few rows)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pylist(list(rows), schema=schema)
+    pq.write_table(table, path, compression="zstd")
+    return path
+
+
+def parquet_files(path: str | Path) -> list[Path]:
+    """The Parquet files of a dataset: `path/data/*.parquet` for an engine dataset, else `path` itself."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    root = path / DATA_DIR if (path / DATA_DIR).is_dir() else path
+    return sorted(p for p in root.rglob("*.parquet") if not any(s.startswith(".") for s in p.parts))
+
+
+def read_table(path: str | Path) -> pa.Table:
+    """Read a whole (small) dataset on the driver, in file order."""
+    files = parquet_files(path)
+    if not files:
+        raise FileNotFoundError(f"{path}: no Parquet files")
+    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")

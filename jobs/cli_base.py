@@ -1,0 +1,26 @@
+"""Shared pieces of the CLI: command groups with a default command, and app construction."""
+
+from __future__ import annotations
+
+import click
+import typer
+from typer.core import TyperGroup
+
+
+class DefaultGroup(TyperGroup):
+    """A command group whose first argument, when it names no subcommand, goes to `run`.
+
+    So `forge curate pipeline.py ...` and `forge curate train-classifier ...` both work.
+    """
+
+    default_command = "run"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args.insert(0, self.default_command)
+        return super().parse_args(ctx, args)
+
+
+def new_app(help: str, default_group: bool = False) -> typer.Typer:
+    return typer.Typer(help=help, cls=DefaultGroup if default_group else None, no_args_is_help=True,
+                       pretty_exceptions_enable=False, add_completion=False)
