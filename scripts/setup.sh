@@ -25,7 +25,7 @@ PY=${PYTHON:-$(command -v python3.11 || command -v python3)}
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "setup: Python 3.11+ is needed, found $("$PY" -V)" >&2; exit 1; }
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
-# This machine's pip config may list local mirrors; their "Location ... is ignored" lines are noise.
+# A pip config may list local mirror directories; their "Location ... is ignored" lines are noise.
 quiet() { "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 # torch's CPU build: from a local wheel or index when the machine has one, else from PyTorch's CPU index.
