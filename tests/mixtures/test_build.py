@@ -18,39 +18,6 @@ from jobs.cli import main as forge
 from mixtures import Mixture, Source, Stage, build_mixture, open_mixture, realized_weight_error
 from mixtures.diff import diff_manifests
 
-# The issue's example, verbatim but for smaller budgets and a real tokenizer folder.
-EXAMPLE = '''\
-from mixtures import Mixture, Stage, Source
-web = Source("web", path="curated/web")           # a curated dataset dir, or a manifest id
-math = Source("math", path="curated/math", max_epochs=4)
-mixture = Mixture(
-    name="demo", tokenizer="{tokenizer}", seed=1234,
-    stages=[Stage("stable", tokens={stable}, seq_len=2048, weights={{web: 0.9, math: 0.1}}),
-            Stage("decay", tokens={decay}, seq_len=2048, weights={{web: 0.6, math: 0.4}})],
-)
-'''
-
-
-def write_example(path: Path, tokenizer: Path, stable=20_000, decay=5_000) -> Path:
-    path.write_text(EXAMPLE.format(tokenizer=tokenizer, stable=stable, decay=decay))
-    return path
-
-
-def build_cli(capsys, *args) -> str:
-    assert forge(["mix", "build", *map(str, args)]) == 0
-    return capsys.readouterr().out.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
-def example(spark, data_root, tokenizer_dir, tmp_path_factory):
-    """The issue's example built through `forge mix build` into a fresh registry."""
-    reg = tmp_path_factory.mktemp("registry")
-    spec = write_example(data_root / "mixture.py", tokenizer_dir)
-    assert forge(["mix", "build", str(spec), "--registry", str(reg)]) == 0
-    (entry,) = [p for p in reg.iterdir() if (p / "manifest.json").is_file()]
-    return {"id": entry.name, "registry": reg, "spec": spec}
-
-
 def example_mixture(data_root, tokenizer_dir, weights=(0.9, 0.1)) -> Mixture:
     web = Source("web", path=str(data_root / "curated" / "web"))
     math = Source("math", path=str(data_root / "curated" / "math"), max_epochs=4)
@@ -160,7 +127,8 @@ def test_registry_entries_are_read_only(example):
     assert not shard.stat().st_mode & 0o222
 
 
-def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys):
+def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys,
+                                                     write_example):
     spec = write_example(tmp_path / "greedy.py", tokenizer_dir, stable=20_000, decay=40_000)
     # Relative source paths resolve beside the spec file, so point them at the shared data.
     spec.write_text(spec.read_text().replace('"curated/', f'"{data_root}/curated/'))
