@@ -83,11 +83,12 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
 
 def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[str, SourceDocs], list[dict]]:
     """Per source, the documents sorted by key (duplicate ids resolved), and the quarantine rows."""
-    from pyspark.sql import functions as F
-
     names = sorted(sources)
-    meta = tokenized.where(F.col("reason").isNull()).select("src", "doc_id", "key", "chash", "ntok").toArrow()
-    bad = tokenized.where(F.col("reason").isNotNull()).select("src", "doc_id", "reason").toArrow()
+    # One action: it also runs the tokenization (the result is persisted for the shard writing).
+    meta = tokenized.select("src", "doc_id", "key", "chash", "ntok", "reason").toArrow()
+    reasons = meta.column("reason")
+    bad = meta.filter(reasons.is_valid()).select(["src", "doc_id", "reason"])
+    meta = meta.filter(reasons.is_null())
     quarantine = [{"source": names[r["src"]], "id": r["doc_id"], "reason": r["reason"]} for r in bad.to_pylist()]
     src = meta.column("src").to_numpy()
     docs = {}

@@ -71,6 +71,8 @@ def data_root(tmp_path_factory) -> Path:
         f.write(json.dumps({"text": " ".join(sentence(rng, 12) for _ in range(110))}) + "\n")
         for _ in range(400):
             f.write(json.dumps({"text": sentence(rng, rng.randint(5, 40))}) + "\n")
+        f.write(json.dumps({"text": "Repeated line."}) + "\n")  # twice: one copy is quarantined
+        f.write(json.dumps({"text": "Repeated line."}) + "\n")
     return root
 
 

@@ -75,10 +75,13 @@ def _groups(mask: np.ndarray) -> list[np.ndarray]:
     return [np.arange(a, b) for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(on)], strict=True)]
 
 
-def test_unusable_chat_record_is_quarantined_with_its_reason(sft):
+def test_unusable_records_are_quarantined_with_their_reason(sft):
+    from dataforge.core import text_id
+
     q = pq.read_table(sft.path / "quarantine" / "part-00000.parquet").to_pylist()
-    assert q == [{"source": "chat", "id": "chat-noanswer", "reason": "no_assistant_turn"}]
-    assert sft.manifest.counts["quarantined"] == 1
+    assert q == [{"source": "chat", "id": "chat-noanswer", "reason": "no_assistant_turn"},
+                 {"source": "long", "id": text_id("Repeated line."), "reason": "duplicate_id"}]
+    assert sft.manifest.counts["quarantined"] == 2
 
 
 def test_validation_slices_are_held_out_and_fit_every_stage(sft):
