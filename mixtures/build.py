@@ -18,8 +18,14 @@ from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.manifest import Manifest, is_dataset_dir
-from mixtures.format import (FORMAT_VERSION, INDEX_FILE, INDEX_SCHEMA, QUARANTINE_FILE, QUARANTINE_SCHEMA,
-                             TOKENIZER_DIR)
+from mixtures.format import (
+    FORMAT_VERSION,
+    INDEX_FILE,
+    INDEX_SCHEMA,
+    QUARANTINE_FILE,
+    QUARANTINE_SCHEMA,
+    TOKENIZER_DIR,
+)
 from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
 from mixtures.registry import freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source

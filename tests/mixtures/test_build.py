@@ -18,6 +18,7 @@ from jobs.cli import main as forge
 from mixtures import Mixture, Source, Stage, build_mixture, open_mixture, realized_weight_error
 from mixtures.diff import diff_manifests
 
+
 def example_mixture(data_root, tokenizer_dir, weights=(0.9, 0.1)) -> Mixture:
     web = Source("web", path=str(data_root / "curated" / "web"))
     math = Source("math", path=str(data_root / "curated" / "math"), max_epochs=4)
