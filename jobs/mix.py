@@ -52,6 +52,9 @@ class _RichProgress:
     def advance(self, n: int) -> None:
         self.p.advance(self.task, n)
 
+    def update(self, completed: int, total: int) -> None:
+        self.p.update(self.task, completed=completed, total=total)
+
 
 @app.command("build")
 def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture = Mixture(...)`."),

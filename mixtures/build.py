@@ -6,6 +6,8 @@ format version), so building an id the registry already holds is a no-op.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,8 +36,11 @@ from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_ide
 
 
 class Progress(Protocol):
+    """Where a build reports its steps (the CLI draws them with rich)."""
+
     def step(self, text: str, total: int | None = None) -> None: ...
     def advance(self, n: int) -> None: ...
+    def update(self, completed: int, total: int) -> None: ...
 
 
 class _Quiet:
@@ -44,6 +49,30 @@ class _Quiet:
 
     def advance(self, n: int) -> None:
         pass
+
+    def update(self, completed: int, total: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def spark_tasks(spark, progress: Progress, every: float = 0.5):
+    """Report the running Spark stages' finished/total tasks while the block runs (driver-side polling)."""
+    tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            stages = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
+            total = sum(s.numTasks for s in stages if s)
+            if total:
+                progress.update(sum(s.numCompletedTasks for s in stages if s), total)
+
+    thread = threading.Thread(target=poll, name="forge-spark-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +171,11 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     if spark is None:
         progress.step("starting Spark")
         spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
-    progress.step("tokenizing sources")
+    progress.step("tokenizing sources (Spark tasks)")
     tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
     try:
-        docs, quarantine = collect_docs(tokenized, sources)
+        with spark_tasks(spark, progress):
+            docs, quarantine = collect_docs(tokenized, sources)
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
         with atomic_dir(final) as tmp:

@@ -41,8 +41,12 @@ def test_example_from_issue_builds_as_written(example, data_root):
     assert sorted(mx.manifest.parents) == sorted(s["manifest_id"] for s in mx.manifest.extra["sources"].values())
     decay_math = mx.manifest.extra["stages"][1]["sources"]["math"]
     assert decay_math["target_weight"] == 0.4 and decay_math["epochs"] > 0
+    import yaml
+
     card = (mx.path / "README.md").read_text()
-    assert card.startswith("---\nid: \"" + mx.id) and "realized:" in card
+    front = yaml.safe_load(card.split("---\n")[1])
+    assert front["id"] == mx.id and front["stages"][1]["weights"]["math"]["target"] == 0.4
+    assert "## Stage `decay`" in card
     assert (mx.path / "weights.png").read_bytes()[:4] == b"\x89PNG"
     assert mx.load_tokenizer().decode(mx.stages[0].piece(0).tokens[:5].tolist())
 
