@@ -6,6 +6,7 @@ template and the special tokens, and each Python worker builds its tokenizer fro
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,9 @@ from pathlib import Path
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_bytes, stable_hash
+
+# The special-token attributes an HF tokenizer passes to its chat template.
+SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
 # Files that make up a tokenizer folder (model weights and configs are left behind).
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
@@ -72,7 +76,7 @@ def _hash(files: dict[str, bytes]) -> str:
 
 
 def tokenizer_identity(spec: str) -> TokenizerInfo:
-    """Files and hash only (cheap: no transformers import) when the folder has tokenizer.json."""
+    """Files and hash only (no parsing) when the folder has tokenizer.json: all a mixture id needs."""
     path, name = resolve_tokenizer_dir(spec)
     files = {n: (path / n).read_bytes() for n in _TOKENIZER_FILES if (path / n).is_file()}
     if "tokenizer.json" not in files:
@@ -90,28 +94,63 @@ def _load_hf(path: Path):
 
 
 def load_tokenizer_info(spec: str) -> TokenizerInfo:
-    """Load the tokenizer on the driver: check it is fast, read its EOS id, chat template and special tokens."""
+    """Read the tokenizer on the driver: its files, EOS id, vocabulary size, chat template, special tokens.
+
+    Read from tokenizer.json and tokenizer_config.json directly, as transformers reads them, so the
+    driver needs neither torch nor the HF tokenizer classes; a folder with only a slow tokenizer is
+    converted once through transformers.
+    """
     path, name = resolve_tokenizer_dir(spec)
-    tok = _load_hf(path)
-    if not getattr(tok, "is_fast", False):
-        raise ForgeError(f"Mixture.tokenizer: {path} has no fast (Rust) tokenizer; convert it with "
-                         "AutoTokenizer.from_pretrained(...).save_pretrained(...) to get tokenizer.json")
     files = {n: (path / n).read_bytes() for n in _TOKENIZER_FILES if (path / n).is_file()}
     if "tokenizer.json" not in files:
-        # A slow-only folder converted on load: keep the converted fast form so builds agree on ids.
+        tok = _load_hf(path)
+        if not getattr(tok, "is_fast", False):
+            raise ForgeError(f"Mixture.tokenizer: {path} has no fast (Rust) tokenizer; convert it with "
+                             "AutoTokenizer.from_pretrained(...).save_pretrained(...) to get tokenizer.json")
+        # Keep the converted fast form, so every build of this folder agrees on ids.
         tmp = Path(tempfile.mkdtemp(prefix="forge-tok-"))
         try:
             tok.save_pretrained(str(tmp))
             files = {n: (tmp / n).read_bytes() for n in _TOKENIZER_FILES if (tmp / n).is_file()}
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    from tokenizers import Tokenizer
+
     try:
-        template = tok.get_chat_template()
-    except ValueError:  # no chat template: fine unless a source holds chat records
-        template = None
-    special = {k: str(v) for k, v in tok.special_tokens_map.items() if isinstance(v, str)}
-    return TokenizerInfo(spec=spec, name=name, path=path, hash=_hash(files), files=files, eos_id=tok.eos_token_id,
-                         vocab_size=len(tok), chat_template=template, special_tokens=special)
+        rust = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
+        config = json.loads(files.get("tokenizer_config.json", b"{}"))
+        legacy = json.loads(files.get("special_tokens_map.json", b"{}"))
+    except Exception as e:  # noqa: BLE001 - a broken file in the user's folder
+        raise ForgeError(f"Mixture.tokenizer: cannot read the tokenizer in {path} ({type(e).__name__}: {e})") from e
+    special = {}
+    for attr in SPECIAL_TOKENS:
+        token = _token_text(config.get(attr)) or _token_text(legacy.get(attr))
+        if token:
+            special[attr] = token
+    eos_id = rust.token_to_id(special["eos_token"]) if "eos_token" in special else None
+    return TokenizerInfo(spec=spec, name=name, path=path, hash=_hash(files), files=files, eos_id=eos_id,
+                         vocab_size=rust.get_vocab_size(with_added_tokens=True),
+                         chat_template=_chat_template(files, config), special_tokens=special)
+
+
+def _token_text(value) -> str | None:
+    # tokenizer_config.json stores a special token as a string or as a serialized AddedToken.
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) and value else None
+
+
+def _chat_template(files: dict[str, bytes], config: dict) -> str | None:
+    """The default chat template, looked up where transformers looks: chat_template.jinja, then
+    chat_template.json, then tokenizer_config.json (a string, or a list of named templates)."""
+    if "chat_template.jinja" in files:
+        return files["chat_template.jinja"].decode("utf-8")
+    template = json.loads(files["chat_template.json"]).get("chat_template") if "chat_template.json" in files \
+        else config.get("chat_template")
+    if isinstance(template, list):
+        named = {t.get("name"): t.get("template") for t in template if isinstance(t, dict)}
+        template = named.get("default") or next(iter(named.values()), None)
+    return template if isinstance(template, str) and template else None
 
 
 def rust_tokenizer(payload: dict):

@@ -103,6 +103,8 @@ def test_changed_weight_gives_new_id_and_diff_reports_it(example, spark, data_ro
     assert forge(["mix", "show", other.id, "--registry", str(example["registry"])]) == 0
     shown = capsys.readouterr().out
     assert "stage stable" in shown and "0.8000" in shown
+    assert forge(["mix", "show", other.id, "--registry", str(example["registry"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["extra"]["stages"][0]["sources"]["web"]["target_weight"] == 0.8
 
 
 def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
@@ -127,9 +129,14 @@ def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
         open_mixture(entry)
 
 
-def test_registry_entries_are_read_only(example):
+def test_registry_entries_are_read_only_and_ids_are_checked(example):
     shard = example["registry"] / example["id"] / "stages" / "00-stable" / "tokens-00000.u32"
     assert not shard.stat().st_mode & 0o222
+    assert open_mixture(example["id"][:8], example["registry"]).id == example["id"]
+    with pytest.raises(ForgeError, match="not a mixture id"):
+        open_mixture("../../etc", example["registry"])
+    with pytest.raises(ForgeError, match="not found in registry"):
+        open_mixture("0" * 32, example["registry"])
 
 
 def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys,
