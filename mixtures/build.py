@@ -209,6 +209,19 @@ def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, Re
     return BuildResult(mid, final, built=True)
 
 
+def build_spec(spec_path: str | Path, registry: str | Path | None = None, **kwargs) -> BuildResult:
+    """Load the `mixture` defined in a spec file and build it (what `forge mix build` runs).
+
+    Example:
+        build_spec("specs/mixture.py", "registry").id
+    """
+    from dataforge.core.specs import load_spec
+
+    spec_path = Path(spec_path)
+    mixture = load_spec(spec_path, "mixture", Mixture)
+    return build_mixture(mixture, registry, spec_dir=spec_path.absolute().parent, **kwargs)
+
+
 def realized_weight_error(manifest: Manifest) -> float:
     """The largest |target - realized| weight over every stage and source of a built mixture."""
     errs = [abs(s["target_weight"] - s["realized_weight"]) for st in manifest.extra["stages"]
