@@ -1,27 +1,139 @@
-"""Mixture jobs.
+"""Mixture jobs: build, list, show and diff versioned mixtures.
 
-    forge mix build mixture.py [--registry DIR]
-    forge mix list | show ID | diff A B
-    spark-submit jobs/mix.py build mixture.py
+    forge mix build mixture.py [--registry DIR] [--master URL] [--partitions N]   # prints the mixture id
+    forge mix list [--registry DIR]
+    forge mix show ID [--registry DIR] [--json]
+    forge mix diff A B [--registry DIR]
+    spark-submit jobs/mix.py build mixture.py --registry DIR                     # on any Spark cluster
+
+The registry is `--registry DIR`, else `$FORGE_REGISTRY`, else ./registry.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from dataforge.core.errors import ForgeError
 from jobs.cli_base import new_app
 
 app = new_app("Build and inspect versioned mixtures.")
+# Wide when piped, so ids and paths are not folded in logs and scripts.
+out = Console(width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True)
+REGISTRY_HELP = "Registry directory (default: $FORGE_REGISTRY, else ./registry)."
+
+
+class _RichProgress:
+    """Build progress on stderr, so stdout carries only the mixture id."""
+
+    def __init__(self, progress: Progress):
+        self.p, self.task = progress, None
+
+    def step(self, text: str, total: int | None = None) -> None:
+        if self.task is not None:
+            t = self.p.tasks[self.task]
+            self.p.update(self.task, completed=t.total if t.total else 1, total=t.total or 1)
+        self.task = self.p.add_task(text, total=total)
+
+    def advance(self, n: int) -> None:
+        self.p.advance(self.task, n)
 
 
 @app.command("build")
-def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture`.")) -> None:
-    """Materialize a mixture spec into token shards and register it."""
-    raise ForgeError("forge mix build is not implemented yet")
+def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture = Mixture(...)`."),
+          registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+          master: str | None = typer.Option(None, "--master", help="Spark master (default local[*])."),
+          partitions: int | None = typer.Option(None, "--partitions", min=1,
+                                                help="Repartition each source before tokenizing.")) -> None:
+    """Materialize a mixture spec into token shards in the registry and print its id."""
+    from dataforge.core.specs import load_spec
+    from mixtures import Mixture, build_mixture
+
+    mixture = load_spec(spec, "mixture", Mixture)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as p:
+        result = build_mixture(mixture, registry, spec_dir=spec.absolute().parent, master=master,
+                               partitions=partitions, progress=_RichProgress(p))
+        p.stop()
+    if not result.built:
+        err.print(f"mixture {result.id} already in the registry; nothing to build", highlight=False)
+    print(result.id, flush=True)
+
+
+@app.command("list")
+def list_(registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP)) -> None:
+    """List the mixtures in the registry, oldest first."""
+    from mixtures import entries, registry_dir
+
+    found = entries(registry)
+    if not found:
+        err.print(f"no mixtures in {registry_dir(registry)}")
+        return
+    t = Table("id", "name", "created", "stages", "tokens", "sources")
+    for e in found:
+        m = e.manifest
+        t.add_row(e.id, e.name, m.created_at, " > ".join(s["name"] for s in m.extra["stages"]),
+                  f"{m.counts['tokens']:,}", ", ".join(m.extra["sources"]))
+    out.print(t)
+
+
+@app.command("show")
+def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
+         registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
+         as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON.")) -> None:
+    """Show a mixture: sources, and per stage the target and realized weights, tokens and epochs."""
+    from dataforge.core.manifest import Manifest
+    from mixtures import locate
+
+    path = locate(mixture_id, registry)
+    m = Manifest.read(path)
+    if as_json:
+        print(json.dumps({"path": str(path), **asdict(m)}, indent=2, ensure_ascii=False))
+        return
+    x = m.extra
+    out.print(f"[bold]{m.config['name']}[/bold]  {m.id}\n{path}\ncreated {m.created_at}, tokenizer "
+              f"{x['tokenizer']['name']} ({x['tokenizer']['hash'][:16]}), seed {m.config['seed']}, "
+              f"{m.counts['tokens']:,} tokens, {m.counts['quarantined']} quarantined", highlight=False)
+    t = Table("source", "kind", "manifest id", "train tokens", "held out", "epochs", "max", "path", title="sources")
+    for n, s in x["sources"].items():
+        t.add_row(n, s["kind"], s["manifest_id"], f"{s['train_tokens']:,}", f"{s['holdout_tokens']:,}",
+                  f"{s['epochs']:.3f}", "-" if s["max_epochs"] is None else f"{s['max_epochs']:g}", s["path"])
+    out.print(t)
+    for st in x["stages"]:
+        title = f"stage {st['name']}: {st['tokens']:,} tokens, seq_len {st['seq_len']}" + (", SFT" if st["sft"] else "")
+        t = Table("source", "target", "realized", "tokens", "epochs", "docs", "pieces", title=title)
+        for n, s in st["sources"].items():
+            t.add_row(n, f"{s['target_weight']:.4f}", f"{s['realized_weight']:.4f}", f"{s['tokens']:,}",
+                      f"{s['epochs']:.3f}", f"{s['docs']:,}", f"{s['pieces']:,}")
+        out.print(t)
+
+
+@app.command("diff")
+def diff(a: str = typer.Argument(..., help="First mixture (id, prefix or directory)."),
+         b: str = typer.Argument(..., help="Second mixture."),
+         registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP)) -> None:
+    """Per-stage weight, token and source differences between two mixtures."""
+    from dataforge.core.manifest import Manifest
+    from mixtures import locate
+    from mixtures.diff import diff_manifests
+
+    ma, mb = Manifest.read(locate(a, registry)), Manifest.read(locate(b, registry))
+    changes = diff_manifests(ma, mb)
+    if not changes:
+        out.print(f"{ma.id} and {mb.id}: no differences", highlight=False)
+        return
+    t = Table("where", "what", f"A {ma.id[:12]}", f"B {mb.id[:12]}", "delta")
+    for c in changes:
+        t.add_row(c.where, c.what, str(c.a), str(c.b), c.delta())
+    out.print(t)
 
 
 if __name__ == "__main__":

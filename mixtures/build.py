@@ -1,0 +1,175 @@
+"""Build a mixture version: resolve, tokenize, plan, write shards, commit to the registry atomically.
+
+The id is known before any Spark work (a hash of the spec, the source ids, the tokenizer hash and the
+format version), so building an id the registry already holds is a no-op.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataforge.core.commit import atomic_dir
+from dataforge.core.hashing import stable_hash
+from dataforge.core.manifest import Manifest, is_dataset_dir
+from mixtures.format import (FORMAT_VERSION, INDEX_FILE, INDEX_SCHEMA, QUARANTINE_FILE, QUARANTINE_SCHEMA,
+                             TOKENIZER_DIR)
+from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
+from mixtures.registry import freeze, registry_dir
+from mixtures.sources import ResolvedSource, resolve_source
+from mixtures.spec import Mixture
+from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info
+
+
+class Progress(Protocol):
+    def step(self, text: str, total: int | None = None) -> None: ...
+    def advance(self, n: int) -> None: ...
+
+
+class _Quiet:
+    def step(self, text: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+
+@dataclass(frozen=True, slots=True)
+class BuildResult:
+    """What `build_mixture` returns: the id, the registry entry's path, and whether this call built it."""
+
+    id: str
+    path: Path
+    built: bool
+
+
+def mixture_id(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo) -> str:
+    return stable_hash({"spec": mixture.identity_json(), "format": FORMAT_VERSION, "tokenizer": tok.hash,
+                        "sources": {n: s.manifest_id for n, s in sorted(sources.items())}})
+
+
+def resolve_inputs(mixture: Mixture, spec_dir: Path | None = None, registry: Path | None = None):
+    """Sources and tokenizer, resolved and hashed (no Spark): everything the id depends on."""
+    sources = {n: resolve_source(mixture.source(n), spec_dir, registry) for n in mixture.stage_sources()}
+    return sources, load_tokenizer_info(mixture.tokenizer)
+
+
+def _index_table(table: Pieces, first_file: int, names: list[str], docs: dict[str, SourceDocs]) -> pa.Table:
+    doc_ids = [docs[names[s]].doc_ids[d] for s, d in zip(table.src.tolist(), table.doc.tolist(), strict=True)]
+    cols = {"shard": table.file - first_file, "offset": table.offset, "length": table.length,
+            "source": [names[s] for s in table.src.tolist()], "doc_id": doc_ids, "doc_start": table.start,
+            "piece_index": table.piece_index, "num_pieces": table.num_pieces, "epoch": table.epoch}
+    return pa.table({k: pa.array(v, type=INDEX_SCHEMA.field(k).type) for k, v in cols.items()}, schema=INDEX_SCHEMA)
+
+
+def _write_indexes(root: Path, plan: Plan, docs: dict[str, SourceDocs]) -> None:
+    names = sorted(docs)
+    groups = [(s["files"], s["pieces"]) for s in plan.stages] + [(v["files"], v["pieces"])
+                                                                  for v in plan.validation.values()]
+    for files, table in groups:
+        if not files:
+            continue
+        folder = root / Path(plan.files[files[0]]["tokens"]).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(_index_table(table, files[0], names, docs), folder / INDEX_FILE, compression="zstd")
+
+
+def _extra(mixture: Mixture, plan: Plan, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
+           quarantined: int) -> dict[str, Any]:
+    def folder(files):
+        return str(Path(plan.files[files[0]]["tokens"]).parent) if files else None
+
+    stages = [{"name": s["name"], "tokens": s["tokens"], "budget": s["budget"], "seq_len": s["seq_len"],
+               "sft": s["sft"], "num_pieces": int(len(s["pieces"].length)), "dir": folder(s["files"]),
+               "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
+                           "ntok": plan.files[f]["ntok"]} for f in s["files"]],
+               "sources": s["sources"]} for s in plan.stages]
+    validation = {n: {"seq_len": v["seq_len"], "docs": v["docs"], "tokens": v["tokens"], "dir": folder(v["files"]),
+                      "num_pieces": int(len(v["pieces"].length)),
+                      "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
+                                  "ntok": plan.files[f]["ntok"]} for f in v["files"]]}
+                  for n, v in plan.validation.items()}
+    srcs = {n: {**sources[n].describe(), **plan.sources[n]} for n in sorted(sources)}
+    return {"format_version": FORMAT_VERSION, "spec_hash": stable_hash(mixture.to_json(), 64),
+            "tokenizer": {**tok.describe(), "path": TOKENIZER_DIR}, "sources": srcs, "stages": stages,
+            "validation": validation, "quarantined": quarantined}
+
+
+def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_dir: str | Path | None = None,
+                  spark=None, master: str | None = None, partitions: int | None = None,
+                  progress: Progress | None = None) -> BuildResult:
+    """Materialize `mixture` into `registry/<id>` (a no-op when that id is already there).
+
+    Args:
+        registry: the registry dir (default `$FORGE_REGISTRY`, else ./registry).
+        spec_dir: the spec file's dir; relative source paths are also looked up there.
+        spark: a SparkSession (default: the active one, else one for `master`).
+        partitions: repartition each source to this many partitions before tokenizing (None: as read).
+    Example:
+        result = build_mixture(mixture, "registry"); open_mixture(result.id, "registry")
+    """
+    from dataforge.core.spark import get_spark
+    from mixtures.card import write_card
+    from mixtures.materialize import collect_docs, tokenize_sources, write_shards
+
+    progress = progress or _Quiet()
+    root = registry_dir(registry)
+    spec_dir = Path(spec_dir).absolute() if spec_dir else None
+    progress.step("resolving sources and tokenizer")
+    sources, tok = resolve_inputs(mixture, spec_dir, root)
+    mid = mixture_id(mixture, sources, tok)
+    final = root / mid
+    if is_dataset_dir(final):
+        return BuildResult(mid, final, built=False)
+    if spark is None:
+        progress.step("starting Spark")
+        spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
+    progress.step("tokenizing sources")
+    tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
+    try:
+        docs, quarantine = collect_docs(tokenized, sources)
+        progress.step("planning stages")
+        plan = build_plan(mixture, docs)
+        with atomic_dir(final) as tmp:
+            progress.step("writing shards", total=sum(f["ntok"] for f in plan.files))
+            write_shards(spark, tokenized, plan, docs, tmp, progress)
+            _write_indexes(tmp, plan, docs)
+            tok.save(tmp / TOKENIZER_DIR)
+            if quarantine:
+                (tmp / QUARANTINE_FILE).parent.mkdir(parents=True)
+                pq.write_table(pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA), tmp / QUARANTINE_FILE)
+            extra = _extra(mixture, plan, sources, tok, len(quarantine))
+            counts = {"tokens": int(sum(s["tokens"] for s in plan.stages)), "stages": len(plan.stages),
+                      "pieces": int(sum(len(s["pieces"].length) for s in plan.stages)),
+                      "documents": int(sum(v["docs"] for v in plan.sources.values())),
+                      "validation_tokens": int(sum(v["tokens"] for v in plan.validation.values())),
+                      "quarantined": len(quarantine)}
+            manifest = Manifest.build(tmp, "mixture", mixture.to_json(), id=mid, counts=counts, extra=extra,
+                                      parents=sorted({s.manifest_id for s in sources.values()}))
+            write_card(tmp, manifest)
+            manifest.write(tmp)
+            freeze(tmp)
+    finally:
+        tokenized.unpersist()
+        bc.unpersist()
+    return BuildResult(mid, final, built=True)
+
+
+def realized_weight_error(manifest: Manifest) -> float:
+    """The largest |target - realized| weight over every stage and source of a built mixture."""
+    errs = [abs(s["target_weight"] - s["realized_weight"]) for st in manifest.extra["stages"]
+            for s in st["sources"].values()]
+    return float(np.max(errs)) if errs else 0.0
+
+
+def mixture_id_from_manifest(manifest: Manifest) -> str:
+    """Recompute a built mixture's id from what its manifest records (spec, source ids, tokenizer hash)."""
+    spec = Mixture(**manifest.config)
+    x = manifest.extra
+    return stable_hash({"spec": spec.identity_json(), "format": x["format_version"], "tokenizer": x["tokenizer"]["hash"],
+                        "sources": {n: s["manifest_id"] for n, s in sorted(x["sources"].items())}})

@@ -1,0 +1,37 @@
+"""The on-disk format of a mixture version (bump FORMAT_VERSION on any change: it enters the id).
+
+    <id>/manifest.json                      the spec, ids, per stage/source weights, file sha256s
+    <id>/README.md, weights.png             dataset card and target-vs-realized chart (not hashed)
+    <id>/tokenizer/                         a copy of the HF tokenizer (tokenizer.json, chat template, ...)
+    <id>/stages/00-<stage>/tokens-00000.u32 little-endian uint32 token ids of the stage's pieces, in order
+    <id>/stages/00-<stage>/mask-00000.u8    SFT stages only: 1 where a token counts for the loss
+    <id>/stages/00-<stage>/index.parquet    one row per piece, in training order (INDEX_SCHEMA)
+    <id>/validation/<source>/...            the held-out slice of each source, same layout
+    <id>/quarantine/part-00000.parquet      records that could not be tokenized, with reasons
+
+Shards are read with `np.memmap` without decoding; a piece is `tokens[offset:offset + length]` of its shard.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+FORMAT_VERSION = 1
+TOKEN_DTYPE = "<u4"
+MASK_DTYPE = "u1"
+INDEX_FILE = "index.parquet"
+TOKENIZER_DIR = "tokenizer"
+QUARANTINE_FILE = "quarantine/part-00000.parquet"
+
+INDEX_SCHEMA = pa.schema([
+    ("shard", pa.int32()),        # shard number within the stage (tokens-NNNNN.u32)
+    ("offset", pa.int64()),       # first token of the piece within the shard
+    ("length", pa.int32()),       # tokens in the piece (<= seq_len)
+    ("source", pa.string()),      # the mixture's source name
+    ("doc_id", pa.string()),      # the record id in the source dataset
+    ("doc_start", pa.int64()),    # the piece's first token within its document
+    ("piece_index", pa.int32()),  # 0-based piece number within the document's slice in this stage
+    ("num_pieces", pa.int32()),   # pieces of that slice
+    ("epoch", pa.int32()),        # which pass over the source this piece comes from (0 = first)
+])
+QUARANTINE_SCHEMA = pa.schema([("source", pa.string()), ("id", pa.string()), ("reason", pa.string())])

@@ -1,0 +1,138 @@
+"""Resolve a `Source` to data on disk: its files, record kind and manifest id.
+
+A source path is an engine dataset dir (manifest.json + data/*.parquet), a plain Parquet or JSONL dir
+(its id is then a content hash of its files), or a manifest id looked up in the registry, the spec's
+neighbourhood and the roots named by `FORGE_DATA_PATH`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import sha256_file, stable_hash
+from dataforge.core.io import parquet_files
+from dataforge.core.manifest import MANIFEST, Manifest
+from dataforge.core.records import kind_of
+from mixtures.spec import Source
+
+ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+JSON_SUFFIXES = (".jsonl", ".json")
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedSource:
+    """A source ready to read: `files` are absolute paths, `format` is 'parquet' or 'json'."""
+
+    name: str
+    path: str
+    manifest_id: str
+    kind: str
+    format: str
+    files: tuple[str, ...]
+    has_manifest: bool
+
+    def describe(self) -> dict:
+        return {"path": self.path, "manifest_id": self.manifest_id, "kind": self.kind,
+                "has_manifest": self.has_manifest}
+
+
+def _json_files(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.suffix in JSON_SUFFIXES and p.is_file()
+                  and p.name != MANIFEST and not any(s.startswith(".") for s in p.relative_to(root).parts))
+
+
+def _json_kind(path: Path, where: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                try:
+                    keys = json.loads(line).keys()
+                except (json.JSONDecodeError, AttributeError) as e:
+                    raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
+                if "messages" in keys:
+                    return "chat"
+                if "text" in keys:
+                    return "text"
+                raise ForgeError(f"{path}: records need a 'text' or a 'messages' field, found {sorted(keys)}")
+    raise ForgeError(f"{path}: empty file; {where} has no records")
+
+
+def _content_id(root: Path, files: list[Path]) -> str:
+    base = root if root.is_dir() else root.parent
+    return stable_hash({"files": {p.relative_to(base).as_posix(): sha256_file(p) for p in files}})
+
+
+def _from_path(src: Source, root: Path) -> ResolvedSource:
+    where = f"source {src.name} ({root})"
+    has_manifest = (root / MANIFEST).is_file()
+    if has_manifest:
+        manifest = Manifest.read(root)
+        if manifest.kind in ("mixture", "run"):
+            raise ForgeError(f"{where}: is a {manifest.kind}, not a dataset of records; point it at a dataset dir")
+        bad = manifest.verify(root)
+        if bad:
+            raise ForgeError(f"{where}: {bad[0]} does not match its manifest sha256; the dataset changed after it "
+                             "was written, rebuild it")
+    files = parquet_files(root)
+    fmt = "parquet"
+    if not files:
+        files, fmt = _json_files(root), "json"
+    if not files:
+        raise ForgeError(f"{where}: no Parquet or JSONL files found")
+    if fmt == "parquet":
+        try:
+            kind = kind_of(pq.read_schema(files[0]))
+        except ValueError as e:
+            raise ForgeError(f"{files[0]}: {e}; a source holds text or chat records") from e
+    else:
+        kind = _json_kind(files[0], where)
+    mid = manifest.id if has_manifest else _content_id(root, files)
+    return ResolvedSource(name=src.name, path=str(root), manifest_id=mid, kind=kind, format=fmt,
+                          files=tuple(str(p) for p in files), has_manifest=has_manifest)
+
+
+def search_roots(spec_dir: Path | None, registry: Path | None) -> list[Path]:
+    """Where a manifest id is looked for: FORGE_DATA_PATH roots, the registry, the spec's dir and its parent."""
+    roots = [Path(p) for p in os.environ.get("FORGE_DATA_PATH", "").split(os.pathsep) if p]
+    roots += [r for r in (registry, spec_dir, spec_dir.parent if spec_dir else None) if r is not None]
+    return [r for r in dict.fromkeys(r.absolute() for r in roots) if r.is_dir()]
+
+
+def find_by_id(manifest_id: str, roots: list[Path]) -> Path | None:
+    """The dataset dir whose manifest id is `manifest_id` (or starts with it), up to two levels under a root."""
+    for root in roots:
+        for pattern in (MANIFEST, f"*/{MANIFEST}", f"*/*/{MANIFEST}"):
+            for m in sorted(root.glob(pattern)):
+                try:
+                    mid = json.loads(m.read_text("utf-8")).get("id", "")
+                except (OSError, json.JSONDecodeError):
+                    continue
+                if mid == manifest_id or (len(manifest_id) >= 8 and mid.startswith(manifest_id)):
+                    return m.parent
+    return None
+
+
+def resolve_source(src: Source, spec_dir: Path | None = None, registry: Path | None = None) -> ResolvedSource:
+    """Find `src` on disk; a one-line ForgeError lists where it looked."""
+    raw = Path(src.path).expanduser()
+    tried = [raw] if raw.is_absolute() else [Path.cwd() / raw] + ([spec_dir / raw] if spec_dir else [])
+    for cand in tried:
+        if cand.exists():
+            return _from_path(src, cand.resolve())
+    roots = search_roots(spec_dir, registry)
+    if ID_RE.match(src.path):
+        found = find_by_id(src.path, roots)
+        if found is not None:
+            return _from_path(src, found.resolve())
+    looked = ", ".join(str(t) for t in tried)
+    raise ForgeError(f"source {src.name}: path {src.path!r} not found (looked at {looked}) and no dataset with that "
+                     f"manifest id under {', '.join(map(str, roots)) or 'FORGE_DATA_PATH'}; fix Source.path")

@@ -1,0 +1,246 @@
+"""Mixture specs: `Source`, `Stage`, `Mixture`, declared in a Python module and checked on construction.
+
+    from mixtures import Mixture, Stage, Source
+    web = Source("web", path="curated/web")
+    math = Source("math", path="curated/math", max_epochs=4)
+    mixture = Mixture(name="demo", tokenizer="embedded", seed=1234,
+                      stages=[Stage("stable", tokens=2_000_000, seq_len=2048, weights={web: 0.9, math: 0.1})])
+
+Every check raises a one-line `MixtureSpecError` naming the field (`stages[1].weights`, ...). Checks that
+need the data (a budget a source cannot meet within its `max_epochs`) run at build time.
+"""
+
+from __future__ import annotations
+
+import math as _math
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from dataforge.core.errors import SpecError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+WEIGHT_SUM_TOLERANCE = 1e-6
+
+
+class MixtureSpecError(SpecError):
+    """A mixture spec that cannot be built; the message names the field at fault."""
+
+
+def _check_name(what: str, name: str) -> None:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise MixtureSpecError(f"{what} {name!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a "
+                               "letter or digit (names become file names)")
+
+
+class _SpecModel(BaseModel):
+    """Pydantic base that turns validation errors into one line naming the field, and takes a positional name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, name: str | None = None, /, **data: Any):
+        if name is not None:
+            data["name"] = name
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "(root)"
+            label = f"{type(self).__name__}({data.get('name')!r})" if "name" in data else type(self).__name__
+            extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+            raise MixtureSpecError(f"{label}.{loc}: {first['msg']}{extra}") from None
+
+
+class Source(_SpecModel):
+    """One input of a mixture: a dataset dir the engine wrote, a plain Parquet/JSONL dir, or a manifest id.
+
+    Args:
+        name: how stages refer to it; also its name in the manifest and the loader.
+        path: a directory (absolute, or relative to the working dir or the spec file) or a manifest id.
+        max_epochs: the most times the build may repeat the source over all stages (None: no cap).
+        holdout_docs: documents held out for the validation slice (at most a tenth of the source).
+    Example:
+        math = Source("math", path="curated/math", max_epochs=4)
+    """
+
+    name: str
+    path: str
+    max_epochs: float | None = Field(default=None, gt=0)
+    holdout_docs: int = Field(default=32, ge=0)
+
+    @model_validator(mode="after")
+    def _names(self) -> Source:
+        _check_name("Source name", self.name)
+        if not self.path:
+            raise MixtureSpecError(f"Source({self.name!r}).path: empty; give a dataset directory or a manifest id")
+        return self
+
+
+class Stage(_SpecModel):
+    """A training stage: a token budget split over sources by weight.
+
+    Args:
+        name: the stage's name (unique within the mixture).
+        tokens: the stage's token budget; may be left out when the weights are token counts.
+        seq_len: documents are cut into pieces of at most this many tokens.
+        weights: Source (or source name) -> proportion (summing to 1) or absolute token count.
+    Example:
+        Stage("decay", tokens=500_000, seq_len=2048, weights={web: 0.6, math: 0.4})
+    """
+
+    name: str
+    tokens: int | None = Field(default=None, gt=0)
+    seq_len: int = Field(default=2048, gt=0)
+    weights: dict[str, float]
+    # The Source objects used as weight keys; the Mixture collects them into its `sources`.
+    declared: list[Source] = Field(default_factory=list, exclude=True, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("weights"), dict):
+            declared, weights = list(data.get("declared") or []), {}
+            for k, v in data["weights"].items():
+                if isinstance(k, Source):
+                    declared.append(k)
+                    k = k.name
+                if k in weights:
+                    raise MixtureSpecError(f"Stage({data.get('name')!r}).weights: source {k!r} appears twice")
+                weights[k] = v
+            data = {**data, "weights": weights, "declared": declared}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Stage:
+        _check_name("Stage name", self.name)
+        where = f"Stage({self.name!r}).weights"
+        if not self.weights:
+            raise MixtureSpecError(f"{where}: empty; give at least one source")
+        for k, w in self.weights.items():
+            if not _math.isfinite(w) or w < 0:
+                raise MixtureSpecError(f"{where}[{k!r}]: {w} is not a non-negative number")
+        if self.is_absolute:
+            if any(w != int(w) for w in self.weights.values()):
+                raise MixtureSpecError(f"{where}: token counts (weights > 1) must be whole numbers")
+            total = int(sum(self.weights.values()))
+            if self.tokens is not None and self.tokens != total:
+                raise MixtureSpecError(f"Stage({self.name!r}).tokens: {self.tokens} but the weights' token "
+                                       f"counts sum to {total}; drop `tokens` or make them agree")
+        else:
+            total = sum(self.weights.values())
+            if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+                raise MixtureSpecError(f"{where}: proportions sum to {total:.6g}, not 1 (within 1e-6); fix them "
+                                       "or give absolute token counts")
+            if self.tokens is None:
+                raise MixtureSpecError(f"Stage({self.name!r}).tokens: missing; proportions need a token budget")
+        return self
+
+    @property
+    def is_absolute(self) -> bool:
+        """True when the weights are token counts rather than proportions."""
+        return any(w > 1 for w in self.weights.values())
+
+    @property
+    def budget(self) -> int:
+        return int(sum(self.weights.values())) if self.is_absolute else int(self.tokens)
+
+    def target_tokens(self) -> dict[str, int]:
+        """Tokens per source; proportions are rounded by largest remainder so they sum to the budget."""
+        if self.is_absolute:
+            return {k: int(w) for k, w in self.weights.items()}
+        exact = {k: w * self.budget for k, w in self.weights.items()}
+        out = {k: int(_math.floor(v)) for k, v in exact.items()}
+        short = self.budget - sum(out.values())
+        for k in sorted(exact, key=lambda k: (out[k] - exact[k], k))[:short]:
+            out[k] += 1
+        return out
+
+    def target_weights(self) -> dict[str, float]:
+        return {k: t / self.budget for k, t in self.target_tokens().items()}
+
+
+class Mixture(_SpecModel):
+    """A versioned training mixture: sources, a tokenizer and an ordered list of stages.
+
+    Args:
+        name: the mixture's name (its id is a content hash, the name is for people).
+        tokenizer: a local HF tokenizer folder, or "embedded" for the embedded SmolLM2 tokenizer.
+        seed: drives sampling, hold-out selection and shuffling.
+        stages: trained in order.
+        sources: optional; sources used as weight keys are collected automatically.
+        append_eos: end each text document with the tokenizer's EOS token (chat documents end with the
+            template's own end-of-turn tokens).
+        shard_tokens: about how many tokens one shard file holds.
+    Example:
+        Mixture(name="demo", tokenizer="embedded", seed=1234, stages=[Stage("stable", tokens=10_000,
+                weights={web: 1.0})])
+    """
+
+    name: str
+    tokenizer: str
+    seed: int = 0
+    stages: list[Stage]
+    sources: list[Source] = Field(default_factory=list)
+    append_eos: bool = True
+    shard_tokens: int = Field(default=1 << 28, gt=0)
+    description: str = ""
+    _by_name: dict[str, Source] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_sources(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("stages"), list):
+            found = list(data.get("sources") or [])
+            for st in data["stages"]:
+                if isinstance(st, Stage):
+                    found.extend(s for s in st.declared if s not in found)
+            data = {**data, "sources": found}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Mixture:
+        _check_name("Mixture name", self.name)
+        if not self.tokenizer:
+            raise MixtureSpecError(f"Mixture({self.name!r}).tokenizer: empty; give a local HF tokenizer folder "
+                                   "or 'embedded'")
+        if not self.stages:
+            raise MixtureSpecError(f"Mixture({self.name!r}).stages: empty; give at least one Stage")
+        by_name: dict[str, Source] = {}
+        for s in self.sources:
+            if s.name in by_name and by_name[s.name] != s:
+                raise MixtureSpecError(f"Mixture({self.name!r}).sources: two different sources named {s.name!r}")
+            by_name[s.name] = s
+        seen = set()
+        for i, st in enumerate(self.stages):
+            if st.name in seen:
+                raise MixtureSpecError(f"Mixture({self.name!r}).stages[{i}].name: stage {st.name!r} appears twice")
+            seen.add(st.name)
+            for k in st.weights:
+                if k not in by_name:
+                    raise MixtureSpecError(
+                        f"Mixture({self.name!r}).stages[{i}].weights: unknown source {k!r} in stage {st.name!r}; "
+                        f"known: {sorted(by_name)}; use the Source object as the key or list it in sources=[...]")
+        # Stable order for manifests and ids: sources by name.
+        object.__setattr__(self, "sources", sorted(by_name.values(), key=lambda s: s.name))
+        self._by_name = {s.name: s for s in self.sources}
+        return self
+
+    def source(self, name: str) -> Source:
+        return self._by_name[name]
+
+    def stage_sources(self) -> list[str]:
+        """Names of the sources some stage names in its weights, sorted: the ones a build reads."""
+        return sorted({k for st in self.stages for k in st.weights})
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def identity_json(self) -> dict[str, Any]:
+        """The spec as it enters the mixture id: locations (source paths, tokenizer path) are left out
+        because the source manifest ids and the tokenizer hash already pin their content."""
+        spec = self.to_json()
+        spec.pop("tokenizer")
+        for s in spec["sources"]:
+            s.pop("path")
+        return spec

@@ -1,0 +1,182 @@
+"""End-to-end builds with the session's local Spark: the issue's example, identity, the hand-off."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from dataforge.core.errors import ForgeError
+from dataforge.core.manifest import Manifest
+from jobs.cli import main as forge
+from mixtures import Mixture, Source, Stage, build_mixture, open_mixture, realized_weight_error
+from mixtures.diff import diff_manifests
+
+# The issue's example, verbatim but for smaller budgets and a real tokenizer folder.
+EXAMPLE = '''\
+from mixtures import Mixture, Stage, Source
+web = Source("web", path="curated/web")           # a curated dataset dir, or a manifest id
+math = Source("math", path="curated/math", max_epochs=4)
+mixture = Mixture(
+    name="demo", tokenizer="{tokenizer}", seed=1234,
+    stages=[Stage("stable", tokens={stable}, seq_len=2048, weights={{web: 0.9, math: 0.1}}),
+            Stage("decay", tokens={decay}, seq_len=2048, weights={{web: 0.6, math: 0.4}})],
+)
+'''
+
+
+def write_example(path: Path, tokenizer: Path, stable=20_000, decay=5_000) -> Path:
+    path.write_text(EXAMPLE.format(tokenizer=tokenizer, stable=stable, decay=decay))
+    return path
+
+
+def build_cli(capsys, *args) -> str:
+    assert forge(["mix", "build", *map(str, args)]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def example(spark, data_root, tokenizer_dir, tmp_path_factory):
+    """The issue's example built through `forge mix build` into a fresh registry."""
+    reg = tmp_path_factory.mktemp("registry")
+    spec = write_example(data_root / "mixture.py", tokenizer_dir)
+    assert forge(["mix", "build", str(spec), "--registry", str(reg)]) == 0
+    (entry,) = [p for p in reg.iterdir() if (p / "manifest.json").is_file()]
+    return {"id": entry.name, "registry": reg, "spec": spec}
+
+
+def example_mixture(data_root, tokenizer_dir, weights=(0.9, 0.1)) -> Mixture:
+    web = Source("web", path=str(data_root / "curated" / "web"))
+    math = Source("math", path=str(data_root / "curated" / "math"), max_epochs=4)
+    return Mixture(name="demo", tokenizer=str(tokenizer_dir), seed=1234,
+                   stages=[Stage("stable", tokens=20_000, seq_len=2048, weights={web: weights[0], math: weights[1]}),
+                           Stage("decay", tokens=5_000, seq_len=2048, weights={web: 0.6, math: 0.4})])
+
+
+def test_example_from_issue_builds_as_written(example, data_root):
+    mx = open_mixture(example["id"], example["registry"])
+    assert [(s.name, s.tokens, s.seq_len, s.sft) for s in mx.stages] == [("stable", 20_000, 2048, False),
+                                                                         ("decay", 5_000, 2048, False)]
+    assert realized_weight_error(mx.manifest) <= 0.005
+    for st in mx.stages:
+        assert sum(len(p.tokens) for p in st) == st.tokens
+        assert all(p.tokens.dtype == np.uint32 and len(p.tokens) <= st.seq_len and p.loss_mask is None for p in st)
+    src = mx.manifest.extra["sources"]["math"]
+    assert src["kind"] == "text" and src["manifest_id"] == Manifest.read(data_root / "curated" / "math").id
+    assert Path(src["path"]) == (data_root / "curated" / "math").resolve()
+    assert sorted(mx.manifest.parents) == sorted(s["manifest_id"] for s in mx.manifest.extra["sources"].values())
+    decay_math = mx.manifest.extra["stages"][1]["sources"]["math"]
+    assert decay_math["target_weight"] == 0.4 and decay_math["epochs"] > 0
+    card = (mx.path / "README.md").read_text()
+    assert card.startswith("---\nid: \"" + mx.id) and "realized:" in card
+    assert (mx.path / "weights.png").read_bytes()[:4] == b"\x89PNG"
+    assert mx.load_tokenizer().decode(mx.stages[0].piece(0).tokens[:5].tolist())
+
+
+def test_pieces_are_the_source_tokens_at_their_offsets(example, data_root):
+    from transformers import AutoTokenizer
+
+    mx = open_mixture(example["id"], example["registry"])
+    tok = AutoTokenizer.from_pretrained(str(mx.tokenizer_path))
+    texts = {r["id"]: r["text"] for r in pq.read_table(data_root / "curated" / "web" / "data").to_pylist()}
+    stage = mx.stages[0]
+    for i in range(0, stage.num_pieces, 7):
+        p = stage.piece(i)
+        if p.source != "web":
+            continue
+        full = tok(texts[p.doc_id], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        assert p.tokens.tolist() == full[p.doc_start:p.doc_start + len(p.tokens)]
+
+
+def test_same_inputs_give_same_id_and_bytes_whatever_the_partitioning(example, spark, data_root, tokenizer_dir,
+                                                                       tmp_path):
+    again = build_mixture(example_mixture(data_root, tokenizer_dir), tmp_path / "reg", spark=spark, partitions=5)
+    assert again.built and again.id == example["id"]
+    first = Manifest.read(example["registry"] / example["id"])
+    second = Manifest.read(again.path)
+    assert first.files == second.files and any(f.endswith(".u32") for f in first.files)
+    for rel in first.files:
+        assert (again.path / rel).read_bytes() == (example["registry"] / example["id"] / rel).read_bytes()
+
+
+def test_building_an_existing_id_is_a_noop(example, spark, data_root, tokenizer_dir):
+    before = Manifest.read(example["registry"] / example["id"])
+    result = build_mixture(example_mixture(data_root, tokenizer_dir), example["registry"], spark=spark)
+    assert (result.id, result.built) == (example["id"], False)
+    assert Manifest.read(result.path).created_at == before.created_at
+
+
+def test_changed_weight_gives_new_id_and_diff_reports_it(example, spark, data_root, tokenizer_dir, capsys):
+    other = build_mixture(example_mixture(data_root, tokenizer_dir, (0.8, 0.2)), example["registry"], spark=spark)
+    assert other.built and other.id != example["id"]
+    a, b = Manifest.read(example["registry"] / example["id"]), Manifest.read(other.path)
+    changes = {(c.where, c.what): (c.a, c.b) for c in diff_manifests(a, b)}
+    assert changes[("stage stable", "web.target_weight")] == (0.9, 0.8)
+    assert changes[("stage stable", "math.tokens")] == (2000, 4000)
+    assert not any(w == "stage decay" and "target_weight" in what for w, what in changes)
+    assert diff_manifests(a, a) == []
+    capsys.readouterr()
+    assert forge(["mix", "diff", example["id"], other.id[:10], "--registry", str(example["registry"])]) == 0
+    out = capsys.readouterr().out
+    assert "web.target_weight" in out and "-0.1000" in out
+    assert forge(["mix", "list", "--registry", str(example["registry"])]) == 0
+    listed = capsys.readouterr().out
+    assert example["id"] in listed and other.id in listed
+    assert forge(["mix", "show", other.id, "--registry", str(example["registry"])]) == 0
+    shown = capsys.readouterr().out
+    assert "stage stable" in shown and "0.8000" in shown
+
+
+def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
+    entry = tmp_path / example["id"]
+    shutil.copytree(example["registry"] / example["id"], entry)
+    shard = entry / "stages" / "01-decay" / "tokens-00000.u32"
+    os.chmod(shard, 0o644)
+    original = shard.read_bytes()
+    data = bytearray(original)
+    data[40] ^= 1
+    shard.write_bytes(bytes(data))
+    with pytest.raises(ForgeError, match=r"stages/01-decay/tokens-00000\.u32: sha256 does not match"):
+        open_mixture(entry)
+    shard.write_bytes(original)
+    assert open_mixture(entry).id == example["id"]
+    manifest = entry / "manifest.json"
+    os.chmod(manifest, 0o644)
+    raw = json.loads(manifest.read_text())
+    raw["config"]["stages"][0]["weights"] = {"web": 0.5, "math": 0.5}
+    manifest.write_text(json.dumps(raw))
+    with pytest.raises(ForgeError, match="do not hash to id"):
+        open_mixture(entry)
+
+
+def test_registry_entries_are_read_only(example):
+    shard = example["registry"] / example["id"] / "stages" / "00-stable" / "tokens-00000.u32"
+    assert not shard.stat().st_mode & 0o222
+
+
+def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys):
+    spec = write_example(tmp_path / "greedy.py", tokenizer_dir, stable=20_000, decay=40_000)
+    # Relative source paths resolve beside the spec file, so point them at the shared data.
+    spec.write_text(spec.read_text().replace('"curated/', f'"{data_root}/curated/'))
+    assert forge(["mix", "build", str(spec), "--registry", str(tmp_path / "reg")]) == 2
+    err = capsys.readouterr().err
+    assert "source math needs" in err and "epochs in stage decay, max_epochs=4" in err
+    assert not (tmp_path / "reg").exists() or not any((tmp_path / "reg").iterdir())
+
+
+def test_missing_source_path_is_one_line(tmp_path, tokenizer_dir, capsys):
+    spec = tmp_path / "m.py"
+    spec.write_text(textwrap.dedent(f"""
+        from mixtures import Mixture, Stage, Source
+        mixture = Mixture(name="x", tokenizer="{tokenizer_dir}",
+                          stages=[Stage("s", tokens=10, weights={{Source("web", path="nowhere/web"): 1.0}})])
+    """))
+    assert forge(["mix", "build", str(spec), "--registry", str(tmp_path / "reg")]) == 2
+    err = capsys.readouterr().err
+    assert "source web: path 'nowhere/web' not found" in err and "Traceback" not in err
