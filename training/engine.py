@@ -62,12 +62,14 @@ class Trainer:
     def __init__(self, run: Run, out: Path, max_steps: int | None = None, resume: bool = False,
                  spec_path: str | None = None):
         self.run, self.out, self.max_steps = run, Path(out).absolute(), max_steps
-        self.world: World = init_world()
+        # Everything that can refuse the run is checked before DeepSpeed and the model load.
         self.mx = open_run_mixture(run)
         self.stage_names = [s.name for s in self.mx.stages]
-        run.check_against(self.stage_names)
         self.client = ckpt.check_resume(self.out, self.mx.id, resume)
-        self.out.mkdir(parents=True, exist_ok=True)
+        run.check_against(self.stage_names)
+        self.world: World = init_world()
+        if self.world.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
         self.spec_path = spec_path
 
     def _build(self) -> None:

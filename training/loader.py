@@ -65,7 +65,7 @@ class MixtureLoader:
     """
 
     def __init__(self, mixture, micro_batch_size: int, grad_accum: int, world: int = 1, rank: int = 0,
-                 lookahead: float = 1.5):
+                 lookahead: float = 2.0):
         self.mixture = mixture
         self.stages = list(mixture.stages)
         self.world, self.rank, self.grad_accum = world, rank, grad_accum

@@ -95,7 +95,7 @@ class Packer:
     """
 
     def __init__(self, lengths: Sequence[Sequence[int]], seq_lens: Sequence[int], rows: int,
-                 micro_batches: int, lookahead: float = 1.5, state: PackerState | None = None):
+                 micro_batches: int, lookahead: float = 2.0, state: PackerState | None = None):
         if rows % micro_batches:
             raise ValueError(f"rows ({rows}) must be a multiple of micro_batches ({micro_batches})")
         self.lengths, self.seq_lens = lengths, list(seq_lens)

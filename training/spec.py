@@ -58,9 +58,9 @@ class Model(_Spec):
     @model_validator(mode="after")
     def _one_source(self) -> Model:
         if (self.config is None) == (self.checkpoint is None):
-            raise ValueError("model: give exactly one of `config` (from scratch) or `checkpoint` (local HF folder)")
+            raise ValueError("give exactly one of `config` (from scratch) or `checkpoint` (local HF folder)")
         if self.config is not None and "model_type" not in self.config:
-            raise ValueError("model.config: needs a `model_type` such as 'llama' or 'qwen2'")
+            raise ValueError("config needs a `model_type` such as 'llama' or 'qwen2'")
         return self
 
 
@@ -97,7 +97,7 @@ class Schedule(_Spec):
     @model_validator(mode="after")
     def _decay_for_wsd(self) -> Schedule:
         if self.kind == "cosine" and self.decay_stages:
-            raise ValueError("schedule.decay_stages: only a WSD schedule has decay stages")
+            raise ValueError("decay_stages: only a WSD schedule has decay stages")
         return self
 
 
@@ -158,7 +158,7 @@ class Run(_Spec):
     save_every: int = Field(0, ge=0)  # 0: checkpoint only at the end of the run
     keep_checkpoints: int = Field(2, ge=1)
     rope_theta: dict[str, float] = Field(default_factory=dict)
-    pack_lookahead: float = Field(1.5, ge=1.0, le=8.0)
+    pack_lookahead: float = Field(2.0, ge=1.0, le=16.0)
     peak_tflops: float | None = Field(None, gt=0)
     seed: int = 0
 
@@ -166,7 +166,7 @@ class Run(_Spec):
     @classmethod
     def _safe_name(cls, v: str) -> str:
         if not _NAME.match(v):
-            raise ValueError(f"run.name {v!r}: use letters, digits, '.', '_' or '-' (it names a directory)")
+            raise ValueError(f"{v!r}: use letters, digits, '.', '_' or '-' (it names a directory)")
         return v
 
     @field_validator("rope_theta")
@@ -174,7 +174,7 @@ class Run(_Spec):
     def _positive_theta(cls, v: dict[str, float]) -> dict[str, float]:
         for stage, theta in v.items():
             if theta <= 0:
-                raise ValueError(f"run.rope_theta[{stage!r}]: must be > 0, got {theta}")
+                raise ValueError(f"stage {stage!r}: must be > 0, got {theta}")
         return v
 
     def check_against(self, stage_names: list[str]) -> None:

@@ -18,8 +18,6 @@ from dataforge.core.errors import ForgeError
 from training.checkpoint import all_clients
 from training.packing import PackerState
 
-_WALK_KEYS = ("walk", "node_path")
-
 
 @dataclass
 class TracedDoc:
@@ -41,16 +39,21 @@ class TracedDoc:
     ledger: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _walk_of(meta: dict[str, Any]) -> Any:
-    """The generator walk recorded in a record's metadata, wherever the lineage nests it."""
-    stack = [meta]
-    while stack:
-        d = stack.pop(0)
-        for key in _WALK_KEYS:
-            if key in d and isinstance(d[key], list | str):
-                return d[key]
-        stack += [v for v in d.values() if isinstance(v, dict)]
-    return None
+def _generator_lineage(meta: dict[str, Any]) -> tuple[list[str] | None, dict[str, Any] | None]:
+    """The walk (node path) and a summary of the generator lineage in a record's metadata.
+
+    The generator writes `metadata.generator = {graph, graph_id, seed, seed_doc_id, walk: {id, index,
+    path}, model, steps}`; curation keeps metadata, so curated records made from generated ones have it too.
+    """
+    gen = meta.get("generator")
+    if not isinstance(gen, dict):
+        return None, None
+    walk = gen.get("walk") if isinstance(gen.get("walk"), dict) else {}
+    summary = {k: gen[k] for k in ("graph", "graph_id", "seed_doc_id", "model", "sink") if k in gen}
+    if walk.get("id"):
+        summary["walk_id"] = walk["id"]
+    path = walk.get("path")
+    return (list(path) if isinstance(path, list) else None), summary
 
 
 def _records_by_id(dataset: Path, ids: set[str]) -> dict[str, dict[str, Any]]:
@@ -80,7 +83,7 @@ def _ledger_by_id(dataset: Path, ids: set[str]) -> dict[str, list[dict[str, Any]
     if not files:
         return {}
     d = ds.dataset([str(f) for f in files], format="parquet")
-    cols = [c for c in ("id", "source", "step", "decision", "reason", "cluster_id") if c in d.schema.names]
+    cols = [c for c in ("id", "input", "source", "step", "decision", "reason", "cluster_id") if c in d.schema.names]
     out: dict[str, list[dict[str, Any]]] = {}
     for row in d.to_table(filter=pc.field("id").isin(sorted(ids)), columns=cols).to_pylist():
         out.setdefault(row.pop("id"), []).append(row)
@@ -97,7 +100,6 @@ def _dataset_kind(path: Path) -> str | None:
 def replay_step(run_dir: Path, step: int):
     """(mixture, loader info, StepPlan) of 1-based `step`, replayed from the nearest checkpoint."""
     from mixtures import open_mixture
-
     from training.loader import MixtureLoader
 
     info_path = run_dir / "run.json"
@@ -152,7 +154,7 @@ def trace(run_dir: str | Path, step: int) -> dict[str, Any]:
             d.dataset, d.dataset_kind = str(path), kind
             meta = records.get(d.doc_id)
             if meta:
-                d.walk, d.lineage = _walk_of(meta), meta
+                d.walk, d.lineage = _generator_lineage(meta)
             d.ledger = ledger.get(d.doc_id, [])
     by_source: dict[str, int] = {}
     for d in docs:
