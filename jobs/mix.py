@@ -18,7 +18,14 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from jobs.cli_base import new_app
@@ -44,6 +51,9 @@ class _RichProgress:
 
     def advance(self, n: int) -> None:
         self.p.advance(self.task, n)
+
+    def update(self, completed: int, total: int) -> None:
+        self.p.update(self.task, completed=completed, total=total)
 
 
 @app.command("build")

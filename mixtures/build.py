@@ -6,6 +6,8 @@ format version), so building an id the registry already holds is a no-op.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -15,20 +17,30 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataforge.core.commit import atomic_dir
+from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.manifest import Manifest, is_dataset_dir
-from mixtures.format import (FORMAT_VERSION, INDEX_FILE, INDEX_SCHEMA, QUARANTINE_FILE, QUARANTINE_SCHEMA,
-                             TOKENIZER_DIR)
+from mixtures.format import (
+    FORMAT_VERSION,
+    INDEX_FILE,
+    INDEX_SCHEMA,
+    QUARANTINE_FILE,
+    QUARANTINE_SCHEMA,
+    TOKENIZER_DIR,
+)
 from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
 from mixtures.registry import freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source
 from mixtures.spec import Mixture
-from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info
+from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_identity
 
 
 class Progress(Protocol):
+    """Where a build reports its steps (the CLI draws them with rich)."""
+
     def step(self, text: str, total: int | None = None) -> None: ...
     def advance(self, n: int) -> None: ...
+    def update(self, completed: int, total: int) -> None: ...
 
 
 class _Quiet:
@@ -37,6 +49,30 @@ class _Quiet:
 
     def advance(self, n: int) -> None:
         pass
+
+    def update(self, completed: int, total: int) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def spark_tasks(spark, progress: Progress, every: float = 0.5):
+    """Report the running Spark stages' finished/total tasks while the block runs (driver-side polling)."""
+    tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            stages = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
+            total = sum(s.numTasks for s in stages if s)
+            if total:
+                progress.update(sum(s.numCompletedTasks for s in stages if s), total)
+
+    thread = threading.Thread(target=poll, name="forge-spark-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,14 +92,17 @@ def mixture_id(mixture: Mixture, sources: dict[str, ResolvedSource], tok: Tokeni
 def resolve_inputs(mixture: Mixture, spec_dir: Path | None = None, registry: Path | None = None):
     """Sources and tokenizer, resolved and hashed (no Spark): everything the id depends on."""
     sources = {n: resolve_source(mixture.source(n), spec_dir, registry) for n in mixture.stage_sources()}
-    return sources, load_tokenizer_info(mixture.tokenizer)
+    return sources, tokenizer_identity(mixture.tokenizer)
 
 
 def _index_table(table: Pieces, first_file: int, names: list[str], docs: dict[str, SourceDocs]) -> pa.Table:
-    doc_ids = [docs[names[s]].doc_ids[d] for s, d in zip(table.src.tolist(), table.doc.tolist(), strict=True)]
+    pairs = list(zip(table.src.tolist(), table.doc.tolist(), strict=True))
+    doc_ids = [docs[names[s]].doc_ids[d] for s, d in pairs]
+    doc_tokens = [int(docs[names[s]].ntok[d]) for s, d in pairs]
     cols = {"shard": table.file - first_file, "offset": table.offset, "length": table.length,
             "source": [names[s] for s in table.src.tolist()], "doc_id": doc_ids, "doc_start": table.start,
-            "piece_index": table.piece_index, "num_pieces": table.num_pieces, "epoch": table.epoch}
+            "doc_tokens": doc_tokens, "piece_index": table.piece_index, "num_pieces": table.num_pieces,
+            "epoch": table.epoch}
     return pa.table({k: pa.array(v, type=INDEX_SCHEMA.field(k).type) for k, v in cols.items()}, schema=INDEX_SCHEMA)
 
 
@@ -122,17 +161,21 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     spec_dir = Path(spec_dir).absolute() if spec_dir else None
     progress.step("resolving sources and tokenizer")
     sources, tok = resolve_inputs(mixture, spec_dir, root)
-    mid = mixture_id(mixture, sources, tok)
+    mid, mid_tok_hash = mixture_id(mixture, sources, tok), tok.hash
     final = root / mid
     if is_dataset_dir(final):
         return BuildResult(mid, final, built=False)
+    tok = load_tokenizer_info(mixture.tokenizer)
+    if tok.hash != mid_tok_hash:
+        raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
     if spark is None:
         progress.step("starting Spark")
         spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
-    progress.step("tokenizing sources")
+    progress.step("tokenizing sources (Spark tasks)")
     tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
     try:
-        docs, quarantine = collect_docs(tokenized, sources)
+        with spark_tasks(spark, progress):
+            docs, quarantine = collect_docs(tokenized, sources)
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
         with atomic_dir(final) as tmp:

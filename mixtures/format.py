@@ -30,6 +30,7 @@ INDEX_SCHEMA = pa.schema([
     ("source", pa.string()),      # the mixture's source name
     ("doc_id", pa.string()),      # the record id in the source dataset
     ("doc_start", pa.int64()),    # the piece's first token within its document
+    ("doc_tokens", pa.int64()),   # tokens of the whole document (a stage may hold only part of it)
     ("piece_index", pa.int32()),  # 0-based piece number within the document's slice in this stage
     ("num_pieces", pa.int32()),   # pieces of that slice
     ("epoch", pa.int32()),        # which pass over the source this piece comes from (0 = first)

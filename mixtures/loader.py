@@ -26,7 +26,9 @@ from mixtures.registry import locate
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """At most seq_len tokens of one document. `loss_mask` is None when every token counts (non-SFT)."""
+    """At most seq_len tokens of one document: `tokens` are `doc_start:doc_start + len(tokens)` of its
+    `doc_tokens`. `num_pieces` counts the pieces of the document in this stage (and epoch). `loss_mask`
+    is None when every token counts (text sources)."""
 
     tokens: np.ndarray
     loss_mask: np.ndarray | None
@@ -35,6 +37,7 @@ class Piece:
     piece_index: int
     num_pieces: int
     doc_start: int
+    doc_tokens: int
     epoch: int
 
 
@@ -55,6 +58,7 @@ class PieceSet:
             self._offset = t.column("offset").to_numpy()
             self._length = t.column("length").to_numpy()
             self._doc_start = t.column("doc_start").to_numpy()
+            self._doc_tokens = t.column("doc_tokens").to_numpy()
             self._piece_index = t.column("piece_index").to_numpy()
             self._num_pieces = t.column("num_pieces").to_numpy()
             self._epoch = t.column("epoch").to_numpy()
@@ -99,7 +103,8 @@ class PieceSet:
         source = self._source[i]
         return Piece(tokens=toks[a:b], loss_mask=mask[a:b] if mask is not None and source in self._chat else None,
                      doc_id=self._doc_id[i], source=source, piece_index=int(self._piece_index[i]),
-                     num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), epoch=int(self._epoch[i]))
+                     num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), doc_tokens=int(self._doc_tokens[i]),
+                     epoch=int(self._epoch[i]))
 
     __getitem__ = piece
 

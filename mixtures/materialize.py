@@ -24,6 +24,7 @@ from mixtures.tokenizer import TokenizerInfo
 
 PIECE_TYPE = pa.struct([("file", pa.int32()), ("offset", pa.int64()), ("start", pa.int64()), ("length", pa.int32())])
 SLICED_DDL = "file int, offset long, tokens binary, mask binary"
+DRIVER_CHUNK_BYTES = 256 << 20
 
 
 def _read(spark, rs: ResolvedSource):
@@ -43,15 +44,15 @@ def _read(spark, rs: ResolvedSource):
     return df.select(doc_id.alias("id"), msgs.alias("messages"), kw.alias("chat_template_kwargs"))
 
 
-def _text_fn(bc, src: int, source: str, digest: str, eos_id: int | None):
+def _text_fn(bc, src: int, source: str, eos_id: int | None):
     def fn(batches):
-        return tokenize_text_batches(batches, src=src, source=source, files=bc.value, digest=digest, eos_id=eos_id)
+        return tokenize_text_batches(batches, src=src, source=source, payload=bc.value, eos_id=eos_id)
     return fn
 
 
-def _chat_fn(bc, src: int, source: str, digest: str):
+def _chat_fn(bc, src: int, source: str):
     def fn(batches):
-        return tokenize_chat_batches(batches, src=src, source=source, files=bc.value, digest=digest)
+        return tokenize_chat_batches(batches, src=src, source=source, payload=bc.value)
     return fn
 
 
@@ -60,7 +61,11 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
     """One persisted DataFrame (TOKENIZED_DDL) over all sources; `src` is the source's index in sorted names."""
     from pyspark import StorageLevel
 
-    bc = spark.sparkContext.broadcast(tok.files)
+    if tok.chat_template is None and any(s.kind == "chat" for s in sources.values()):
+        chat = sorted(n for n, s in sources.items() if s.kind == "chat")
+        raise ForgeError(f"Mixture.tokenizer: {tok.path} has no chat template but source {chat[0]} holds chat "
+                         "records; use a tokenizer with a chat template")
+    bc = spark.sparkContext.broadcast(tok.payload())
     eos = tok.eos_id if append_eos else None
     if append_eos and eos is None:
         raise ForgeError(f"Mixture.append_eos: tokenizer {tok.name} has no EOS token; set append_eos=False")
@@ -70,7 +75,7 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
         df = _read(spark, rs)
         if partitions:
             df = df.repartition(partitions)
-        fn = _text_fn(bc, i, name, tok.hash, eos) if rs.kind == "text" else _chat_fn(bc, i, name, tok.hash)
+        fn = _text_fn(bc, i, name, eos) if rs.kind == "text" else _chat_fn(bc, i, name)
         part = df.mapInArrow(fn, TOKENIZED_DDL)
         out = part if out is None else out.unionByName(part)
     return out.persist(StorageLevel.MEMORY_AND_DISK), bc
@@ -78,11 +83,12 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
 
 def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[str, SourceDocs], list[dict]]:
     """Per source, the documents sorted by key (duplicate ids resolved), and the quarantine rows."""
-    from pyspark.sql import functions as F
-
     names = sorted(sources)
-    meta = tokenized.where(F.col("reason").isNull()).select("src", "doc_id", "key", "chash", "ntok").toArrow()
-    bad = tokenized.where(F.col("reason").isNotNull()).select("src", "doc_id", "reason").toArrow()
+    # One action: it also runs the tokenization (the result is persisted for the shard writing).
+    meta = tokenized.select("src", "doc_id", "key", "chash", "ntok", "reason").toArrow()
+    reasons = meta.column("reason")
+    bad = meta.filter(reasons.is_valid()).select(["src", "doc_id", "reason"])
+    meta = meta.filter(reasons.is_null())
     quarantine = [{"source": names[r["src"]], "id": r["doc_id"], "reason": r["reason"]} for r in bad.to_pylist()]
     src = meta.column("src").to_numpy()
     docs = {}
@@ -154,10 +160,14 @@ def write_shards(spark, tokenized, plan: Plan, docs: dict[str, SourceDocs], root
     plan_df = spark.createDataFrame(_plan_table(plan, docs))
     joined = (tokenized.where(F.col("reason").isNull()).join(plan_df, on=["src", "key", "chash"], how="inner")
               .select("tokens", "mask", "pieces"))
+    # toLocalIterator runs one job per partition: few partitions of bounded size keep the job count and
+    # the driver's memory (one partition plus one prefetched) both small.
+    total_bytes = sum(f["ntok"] for f in plan.files) * 5
+    sliced = joined.mapInArrow(_slice_batches, SLICED_DDL).coalesce(max(1, -(-total_bytes // DRIVER_CHUNK_BYTES)))
     written = [0] * len(plan.files)
     seen: set[tuple[int, int]] = set()
     try:
-        for row in joined.mapInArrow(_slice_batches, SLICED_DDL).toLocalIterator(prefetchPartitions=True):
+        for row in sliced.toLocalIterator(prefetchPartitions=True):
             if (row.file, row.offset) in seen:  # an exact duplicate record: same bytes, written once
                 continue
             seen.add((row.file, row.offset))

@@ -9,6 +9,7 @@ The registry is `--registry DIR`, else `$FORGE_REGISTRY`, else `./registry`.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import MANIFEST, Manifest
 
 ENV = "FORGE_REGISTRY"
+ID_RE = re.compile(r"^[0-9a-f]{1,64}$")
 
 
 def registry_dir(registry: str | Path | None = None) -> Path:
@@ -59,6 +61,9 @@ def locate(id_or_path: str | Path, registry: str | Path | None = None) -> Path:
         return p.absolute()
     root = registry_dir(registry)
     key = str(id_or_path)
+    if not ID_RE.match(key):
+        raise ForgeError(f"mixture {key}: not a mixture directory (no manifest.json there) and not a mixture id "
+                         "(hex digits); check the path or id")
     if (root / key / MANIFEST).is_file():
         return root / key
     if len(key) >= 6 and root.is_dir():

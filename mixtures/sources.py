@@ -124,7 +124,7 @@ def find_by_id(manifest_id: str, roots: list[Path]) -> Path | None:
 def resolve_source(src: Source, spec_dir: Path | None = None, registry: Path | None = None) -> ResolvedSource:
     """Find `src` on disk; a one-line ForgeError lists where it looked."""
     raw = Path(src.path).expanduser()
-    tried = [raw] if raw.is_absolute() else [Path.cwd() / raw] + ([spec_dir / raw] if spec_dir else [])
+    tried = [raw] if raw.is_absolute() else ([spec_dir / raw] if spec_dir else []) + [Path.cwd() / raw]
     for cand in tried:
         if cand.exists():
             return _from_path(src, cand.resolve())

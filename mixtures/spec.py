@@ -57,7 +57,7 @@ class Source(_SpecModel):
 
     Args:
         name: how stages refer to it; also its name in the manifest and the loader.
-        path: a directory (absolute, or relative to the working dir or the spec file) or a manifest id.
+        path: a directory (absolute, or relative to the spec file, else to the working dir) or a manifest id.
         max_epochs: the most times the build may repeat the source over all stages (None: no cap).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
     Example:

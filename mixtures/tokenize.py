@@ -46,15 +46,22 @@ def _content_hash(tokens: bytes, mask: bytes | None) -> int:
     return int.from_bytes(h.digest(), "little", signed=True)
 
 
-def assistant_spans(tok, messages: list[dict[str, str]], kwargs: dict[str, Any]) -> tuple[str, list[tuple[int, int]]]:
-    """Render `messages`; return the text and the [start, end) character span of each assistant turn."""
-    full = tok.apply_chat_template(messages, tokenize=False, **kwargs)
+def assistant_spans(chat, messages: list[dict[str, str]], kwargs: dict[str, Any]) -> tuple[str, list[tuple[int, int]]]:
+    """Render `messages` with a ChatRenderer; return the text and the [start, end) character span of each
+    assistant turn (from `{% generation %}` markers when the template has them, else prefix by prefix)."""
+    if not any(m["role"] == "assistant" for m in messages):
+        raise ChatRenderError("no_assistant_turn")
+    if chat.marked:
+        full, marked = chat.render(messages, spans=True, **kwargs)
+        if marked:
+            return full, [(int(a), int(b)) for a, b in marked]
+    full, _ = chat.render(messages, **kwargs)
     spans = []
     for i, m in enumerate(messages):
         if m["role"] != "assistant":
             continue
-        before = tok.apply_chat_template(messages[:i], tokenize=False, add_generation_prompt=True, **kwargs) if i else ""
-        upto = tok.apply_chat_template(messages[: i + 1], tokenize=False, **kwargs)
+        before = chat.render(messages[:i], add_generation_prompt=True, **kwargs)[0] if i else ""
+        upto = chat.render(messages[: i + 1], **kwargs)[0]
         if not (full.startswith(before) and full.startswith(upto) and len(upto) > len(before)):
             raise ChatRenderError("chat_template_not_incremental",
                                   "the template renders a conversation prefix differently from the whole")
@@ -62,8 +69,6 @@ def assistant_spans(tok, messages: list[dict[str, str]], kwargs: dict[str, Any])
         while end > len(before) and upto[end - 1].isspace():  # no loss on the newline after end-of-turn
             end -= 1
         spans.append((len(before), end))
-    if not spans:
-        raise ChatRenderError("no_assistant_turn")
     return full, spans
 
 
@@ -104,12 +109,12 @@ def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray
     rows["reason"].append(None)
 
 
-def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, files: dict[str, bytes],
-                          digest: str, eos_id: int | None) -> Iterator[pa.RecordBatch]:
+def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, payload: dict,
+                          eos_id: int | None) -> Iterator[pa.RecordBatch]:
     """mapInArrow body for a text source: columns `id`, `text`."""
     from mixtures.tokenizer import rust_tokenizer
 
-    tok = rust_tokenizer(files, digest)
+    tok = rust_tokenizer(payload)
     tail = np.array([eos_id], dtype=np.uint32) if eos_id is not None else np.zeros(0, dtype=np.uint32)
     for batch in batches:
         ids, texts = batch.column("id").to_pylist(), batch.column("text").to_pylist()
@@ -126,12 +131,12 @@ def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
         yield _out_batch(rows)
 
 
-def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, files: dict[str, bytes],
-                          digest: str) -> Iterator[pa.RecordBatch]:
+def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str,
+                          payload: dict) -> Iterator[pa.RecordBatch]:
     """mapInArrow body for a chat source: columns `id`, `messages`, `chat_template_kwargs`."""
-    from mixtures.tokenizer import hf_tokenizer, rust_tokenizer
+    from mixtures.tokenizer import chat_renderer, rust_tokenizer
 
-    hf, rust = hf_tokenizer(files, digest), rust_tokenizer(files, digest)
+    chat, rust = chat_renderer(payload), rust_tokenizer(payload)
     for batch in batches:
         ids = batch.column("id").to_pylist()
         convs = batch.column("messages").to_pylist()
@@ -143,7 +148,7 @@ def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
                 messages = _check_messages(raw)
                 doc_id = doc_id or text_id(canonical_json(messages))
                 kwargs = {k: v for k, v in (kwargs_col[i] or {}).items() if v is not None}
-                text, spans = assistant_spans(hf, messages, kwargs)
+                text, spans = assistant_spans(chat, messages, kwargs)
                 rendered.append((doc_id, text, spans))
             except ChatRenderError as e:
                 _emit(rows, src, source, doc_id or text_id(canonical_json(raw)), None, None, e.reason)

@@ -67,8 +67,46 @@ def data_root(tmp_path_factory) -> Path:
     long_dir = root / "long"
     long_dir.mkdir()
     with open(long_dir / "docs.jsonl", "w") as f:
-        # One document of ~40 pieces at seq_len 64 among many short ones; no ids: they come from the text.
-        f.write(json.dumps({"text": " ".join(sentence(rng, 12) for _ in range(200))}) + "\n")
-        for _ in range(120):
+        # One document of ~25 pieces at seq_len 64 among many short ones; no ids: they come from the text.
+        f.write(json.dumps({"text": " ".join(sentence(rng, 12) for _ in range(110))}) + "\n")
+        for _ in range(400):
             f.write(json.dumps({"text": sentence(rng, rng.randint(5, 40))}) + "\n")
+        f.write(json.dumps({"text": "Repeated line."}) + "\n")  # twice: one copy is quarantined
+        f.write(json.dumps({"text": "Repeated line."}) + "\n")
     return root
+
+
+# The issue's example, verbatim but for smaller budgets and a real tokenizer folder.
+EXAMPLE = '''\
+from mixtures import Mixture, Stage, Source
+web = Source("web", path="curated/web")           # a curated dataset dir, or a manifest id
+math = Source("math", path="curated/math", max_epochs=4)
+mixture = Mixture(
+    name="demo", tokenizer="{tokenizer}", seed=1234,
+    stages=[Stage("stable", tokens={stable}, seq_len=2048, weights={{web: 0.9, math: 0.1}}),
+            Stage("decay", tokens={decay}, seq_len=2048, weights={{web: 0.6, math: 0.4}})],
+)
+'''
+
+
+def _write_example(path: Path, tokenizer: Path, stable: int = 20_000, decay: int = 5_000) -> Path:
+    path.write_text(EXAMPLE.format(tokenizer=tokenizer, stable=stable, decay=decay))
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_example():
+    """Write the issue's example spec: write_example(path, tokenizer_dir, stable=..., decay=...)."""
+    return _write_example
+
+
+@pytest.fixture(scope="session")
+def example(spark, data_root, tokenizer_dir, tmp_path_factory):
+    """The issue's example built through `forge mix build` (in process, local Spark) into a fresh registry."""
+    from jobs.cli import main as forge
+
+    reg = tmp_path_factory.mktemp("registry")
+    spec = _write_example(data_root / "mixture.py", tokenizer_dir)
+    assert forge(["mix", "build", str(spec), "--registry", str(reg)]) == 0
+    (entry,) = [p for p in reg.iterdir() if (p / "manifest.json").is_file()]
+    return {"id": entry.name, "registry": reg, "spec": spec}

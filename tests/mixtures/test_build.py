@@ -18,38 +18,6 @@ from jobs.cli import main as forge
 from mixtures import Mixture, Source, Stage, build_mixture, open_mixture, realized_weight_error
 from mixtures.diff import diff_manifests
 
-# The issue's example, verbatim but for smaller budgets and a real tokenizer folder.
-EXAMPLE = '''\
-from mixtures import Mixture, Stage, Source
-web = Source("web", path="curated/web")           # a curated dataset dir, or a manifest id
-math = Source("math", path="curated/math", max_epochs=4)
-mixture = Mixture(
-    name="demo", tokenizer="{tokenizer}", seed=1234,
-    stages=[Stage("stable", tokens={stable}, seq_len=2048, weights={{web: 0.9, math: 0.1}}),
-            Stage("decay", tokens={decay}, seq_len=2048, weights={{web: 0.6, math: 0.4}})],
-)
-'''
-
-
-def write_example(path: Path, tokenizer: Path, stable=20_000, decay=5_000) -> Path:
-    path.write_text(EXAMPLE.format(tokenizer=tokenizer, stable=stable, decay=decay))
-    return path
-
-
-def build_cli(capsys, *args) -> str:
-    assert forge(["mix", "build", *map(str, args)]) == 0
-    return capsys.readouterr().out.strip().splitlines()[-1]
-
-
-@pytest.fixture(scope="module")
-def example(spark, data_root, tokenizer_dir, tmp_path_factory):
-    """The issue's example built through `forge mix build` into a fresh registry."""
-    reg = tmp_path_factory.mktemp("registry")
-    spec = write_example(data_root / "mixture.py", tokenizer_dir)
-    assert forge(["mix", "build", str(spec), "--registry", str(reg)]) == 0
-    (entry,) = [p for p in reg.iterdir() if (p / "manifest.json").is_file()]
-    return {"id": entry.name, "registry": reg, "spec": spec}
-
 
 def example_mixture(data_root, tokenizer_dir, weights=(0.9, 0.1)) -> Mixture:
     web = Source("web", path=str(data_root / "curated" / "web"))
@@ -73,8 +41,12 @@ def test_example_from_issue_builds_as_written(example, data_root):
     assert sorted(mx.manifest.parents) == sorted(s["manifest_id"] for s in mx.manifest.extra["sources"].values())
     decay_math = mx.manifest.extra["stages"][1]["sources"]["math"]
     assert decay_math["target_weight"] == 0.4 and decay_math["epochs"] > 0
+    import yaml
+
     card = (mx.path / "README.md").read_text()
-    assert card.startswith("---\nid: \"" + mx.id) and "realized:" in card
+    front = yaml.safe_load(card.split("---\n")[1])
+    assert front["id"] == mx.id and front["stages"][1]["weights"]["math"]["target"] == 0.4
+    assert "## Stage `decay`" in card
     assert (mx.path / "weights.png").read_bytes()[:4] == b"\x89PNG"
     assert mx.load_tokenizer().decode(mx.stages[0].piece(0).tokens[:5].tolist())
 
@@ -131,6 +103,8 @@ def test_changed_weight_gives_new_id_and_diff_reports_it(example, spark, data_ro
     assert forge(["mix", "show", other.id, "--registry", str(example["registry"])]) == 0
     shown = capsys.readouterr().out
     assert "stage stable" in shown and "0.8000" in shown
+    assert forge(["mix", "show", other.id, "--registry", str(example["registry"]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["extra"]["stages"][0]["sources"]["web"]["target_weight"] == 0.8
 
 
 def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
@@ -155,12 +129,18 @@ def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
         open_mixture(entry)
 
 
-def test_registry_entries_are_read_only(example):
+def test_registry_entries_are_read_only_and_ids_are_checked(example):
     shard = example["registry"] / example["id"] / "stages" / "00-stable" / "tokens-00000.u32"
     assert not shard.stat().st_mode & 0o222
+    assert open_mixture(example["id"][:8], example["registry"]).id == example["id"]
+    with pytest.raises(ForgeError, match="not a mixture id"):
+        open_mixture("../../etc", example["registry"])
+    with pytest.raises(ForgeError, match="not found in registry"):
+        open_mixture("0" * 32, example["registry"])
 
 
-def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys):
+def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys,
+                                                     write_example):
     spec = write_example(tmp_path / "greedy.py", tokenizer_dir, stable=20_000, decay=40_000)
     # Relative source paths resolve beside the spec file, so point them at the shared data.
     spec.write_text(spec.read_text().replace('"curated/', f'"{data_root}/curated/'))

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from dataforge.core.errors import ForgeError
+from dataforge.core.manifest import Manifest
+from mixtures import Source
+from mixtures.sources import resolve_source
+
+
+def test_manifest_id_resolves_beside_the_spec_and_on_forge_data_path(data_root, tmp_path, monkeypatch):
+    web = data_root / "curated" / "web"
+    mid = Manifest.read(web).id
+    spec_dir = data_root / "specs"
+    spec_dir.mkdir(exist_ok=True)
+    # The spec's parent holds curated/web two levels down: found by full id and by prefix.
+    assert resolve_source(Source("web", path=mid), spec_dir=spec_dir).path == str(web.resolve())
+    assert resolve_source(Source("web", path=mid[:10]), spec_dir=spec_dir).manifest_id == mid
+    with pytest.raises(ForgeError, match="no dataset with that manifest id"):
+        resolve_source(Source("web", path=mid), spec_dir=tmp_path)
+    monkeypatch.setenv("FORGE_DATA_PATH", str(data_root / "curated"))
+    resolved = resolve_source(Source("web", path=mid), spec_dir=tmp_path)
+    assert (resolved.kind, resolved.format, resolved.has_manifest) == ("text", "parquet", True)
+
+
+def test_relative_paths_resolve_beside_the_spec_first(data_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_source(Source("math", path="curated/math"), spec_dir=data_root).path == \
+        str((data_root / "curated" / "math").resolve())
+    with pytest.raises(ForgeError, match=r"source math: path 'curated/math' not found \(looked at "):
+        resolve_source(Source("math", path="curated/math"), spec_dir=tmp_path)
+
+
+def test_changed_or_unusable_sources_are_refused_naming_the_file(data_root, tmp_path):
+    import shutil
+
+    copy = tmp_path / "web"
+    shutil.copytree(data_root / "curated" / "web", copy)
+    (copy / "data" / "part-00000.parquet").write_bytes(b"not parquet any more")
+    with pytest.raises(ForgeError, match=r"data/part-00000\.parquet does not match its manifest sha256"):
+        resolve_source(Source("web", path=str(copy)))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ForgeError, match="no Parquet or JSONL files"):
+        resolve_source(Source("e", path=str(tmp_path / "empty")))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "x.jsonl").write_text(json.dumps({"body": "no text field"}) + "\n")
+    with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text' or a 'messages' field"):
+        resolve_source(Source("b", path=str(bad)))
