@@ -148,8 +148,28 @@ class Trainer:
         (total,) = all_sum([loss_sum], w.device)
         return {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm}
 
-    def fit(self) -> RunResult:
+    def step_once(self, step: int) -> tuple[Batch, dict[str, Any]] | None:
+        """Train global step `step` (1-based); returns its batch and metrics record, None at the end."""
+        w = self.world
+        t0 = time.perf_counter()
+        batch = self.loader.next_batch()
+        if batch is None:
+            return None
+        data_s = time.perf_counter() - t0
+        self._apply_stage(batch.plan.stage)
+        self.engine.train()
+        out = self._train_step(batch)
+        dt = time.perf_counter() - t0
+        tps = batch.plan.tokens / dt
+        return batch, {
+            "step": step, "stage": batch.stage_name, **out, "tokens": batch.plan.tokens,
+            "loss_tokens": batch.loss_tokens, "padding": round(batch.padding_fraction, 6),
+            "tokens_per_s": tps, "step_time_s": dt, "data_time_s": data_s,
+            "mfu": mfu(tps, self.params, *self.shape, batch.plan.seq_len, w.size, self.peak),
+            "tokens_by_source": dict(sorted(self.loader.tokens_by_source.items()))}
 
+    def fit(self) -> RunResult:
+        """Train through every stage (or to `max_steps`), then checkpoint, export and plot."""
         self._build()
         run, w = self.run, self.world
         step = self._resume() if self.client else 0
@@ -159,30 +179,19 @@ class Trainer:
         last_saved = step
         progress = StepProgress(sum(self.loader.stage_totals), enabled=w.is_main)
         progress.advance_to(sum(self.loader.stage_totals[:self.loader.state.stage]) + self.loader.state.stage_tokens)
-        record: dict[str, Any] = {}
         with progress:
             while self.max_steps is None or step < self.max_steps:
-                t0 = time.perf_counter()
-                batch = self.loader.next_batch()
-                if batch is None:
+                done = self.step_once(step + 1)
+                if done is None:
                     break
-                self._apply_stage(batch.plan.stage)
-                self.engine.train()
-                out = self._train_step(batch)
+                batch, record = done
                 step += 1
-                dt = time.perf_counter() - t0
-                tps = batch.plan.tokens / dt
-                record = {"step": step, "stage": batch.stage_name, **out, "tokens": batch.plan.tokens,
-                          "loss_tokens": batch.loss_tokens, "padding": round(batch.padding_fraction, 6),
-                          "tokens_per_s": tps, "step_time_s": dt,
-                          "mfu": mfu(tps, self.params, *self.shape, batch.plan.seq_len, w.size, self.peak),
-                          "tokens_by_source": dict(sorted(self.loader.tokens_by_source.items()))}
-                last = self.loader.packer.done or self._finished_stage() or step == self.max_steps
+                last = self._finished_stage() or step == self.max_steps
                 if (run.eval_every and step % run.eval_every == 0) or last:
                     record["val_loss"] = evaluate(self, batch.plan.stage)
                 if w.is_main:
                     self.metrics.write(record)
-                progress.update(step, batch.stage_name, out["loss"], batch.plan.tokens)
+                progress.update(step, batch.stage_name, record["loss"], batch.plan.tokens)
                 if run.save_every and step % run.save_every == 0:
                     self._save(step)
                     last_saved = step

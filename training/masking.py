@@ -86,18 +86,17 @@ def block_causal_mask(segments):
     return (same & causal).unsqueeze(1)
 
 
-def cu_seqlens(position_ids):
+def cu_seqlens(position_ids: np.ndarray) -> tuple[np.ndarray, int]:
     """Cumulative sequence starts over the flattened rows, for varlen flash attention.
 
     A new sequence starts wherever the position id is 0, so each document and each padding block
-    is attended alone. Returns (cu_seqlens int32, max_seqlen).
+    is attended alone. Computed on the host, so the GPU never waits for a `.item()`.
+    Returns (cu_seqlens int32, max_seqlen).
     """
-    import torch
-
-    flat = torch.as_tensor(position_ids).reshape(-1)
-    starts = torch.nonzero(flat == 0, as_tuple=False).reshape(-1)
-    cu = torch.cat([starts, torch.tensor([flat.numel()], device=flat.device)]).to(torch.int32)
-    return cu, int((cu[1:] - cu[:-1]).max().item())
+    flat = np.asarray(position_ids).reshape(-1)
+    starts = np.flatnonzero(flat == 0)
+    cu = np.concatenate([starts, [flat.size]]).astype(np.int32)
+    return cu, int(np.diff(cu).max())
 
 
 def model_inputs(rows: PackedRows, attention: str, device) -> dict:
@@ -106,8 +105,11 @@ def model_inputs(rows: PackedRows, attention: str, device) -> dict:
 
     out = {"input_ids": torch.as_tensor(rows.input_ids, device=device),
            "position_ids": torch.as_tensor(rows.position_ids, device=device)}
-    if attention.startswith("flash_attention"):
-        cu, max_len = cu_seqlens(out["position_ids"])
+    if attention == "flex_attention":
+        pass  # transformers derives a document BlockMask from the restarting position ids
+    elif attention.startswith("flash_attention"):
+        cu, max_len = cu_seqlens(rows.position_ids)
+        cu = torch.as_tensor(cu, device=device)
         out.update(cu_seq_lens_q=cu, cu_seq_lens_k=cu, max_length_q=max_len, max_length_k=max_len)
     else:
         out["attention_mask"] = block_causal_mask(torch.as_tensor(rows.segments, device=device))

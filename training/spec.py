@@ -41,7 +41,8 @@ class Model(_Spec):
             defaults to the mixture tokenizer's size.
         checkpoint: a local HF folder (continued pretraining, SFT); nothing is fetched from a hub.
         attention: `auto` picks varlen flash attention on GPU when installed, else SDPA with a
-            block-diagonal mask (always on CPU).
+            block-diagonal mask (always on CPU); `flex_attention` builds the document mask as a
+            torch BlockMask from the position ids (compiled; worth trying on GPUs without flash-attn).
         loss_chunk_tokens: tokens per cross-entropy chunk; the full logits tensor is never built.
         gradient_checkpointing: recompute activations in backward to save memory.
     Example:
@@ -51,7 +52,7 @@ class Model(_Spec):
 
     config: dict[str, Any] | None = None
     checkpoint: str | None = None
-    attention: Literal["auto", "sdpa", "flash_attention_2", "flash_attention_3", "eager"] = "auto"
+    attention: Literal["auto", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"] = "auto"
     loss_chunk_tokens: int = Field(8192, ge=64)
     gradient_checkpointing: bool = False
 

@@ -1,6 +1,6 @@
 """A tiny Llama-style model trained from scratch through every stage of a mixture (CPU-friendly).
 
-    forge mix build examples/mix/demo.py            # prints the mixture id
+    forge mix build examples/mix/mixture.py --registry registry     # prints the mixture id
     forge train examples/train/tiny_llama.py --out runs/tiny-llama
 
 `forge demo` writes this file with the id of the mixture it built (see

@@ -37,7 +37,7 @@ def test_cu_seqlens_split_the_flattened_rows_at_every_document(documents):
     rows = pack_rows([[(documents[0], None), (documents[1], None)], [(documents[2], None)]], seq_len=64)
     cu, longest = cu_seqlens(rows.position_ids)
     n0, n1, n2 = (len(d) for d in documents[:3])
-    assert cu.tolist() == [0, n0, n0 + n1, 64, 64 + n2, 128]
+    assert cu.tolist() == [0, n0, n0 + n1, 64, 64 + n2, 128] and cu.dtype == np.int32
     assert longest == max(n0, n1, 64 - n0 - n1, n2, 64 - n2)
 
 

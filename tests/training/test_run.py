@@ -166,16 +166,25 @@ def test_two_gloo_ranks_match_one_rank_with_the_same_global_batch(runs):
     np.testing.assert_allclose([r["grad_norm"] for r in two], [r["grad_norm"] for r in one], rtol=1e-4)
 
 
-def test_resume_against_another_mixture_is_refused(runs):
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    """Run `forge ...` in this process (for commands that refuse or only read: no DeepSpeed here)."""
+    from jobs.cli import main
+
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_resume_against_another_mixture_is_refused(runs, capsys):
     other = _spec(runs["tmp"], "other", runs["ids"]["sft"], runs["registry"], grad_accum=2)
-    p = _forge("train", other, "--out", str(runs["ref"]), "--resume")
-    out, _ = p.communicate(timeout=300)
-    assert p.returncode == 2, out[-2000:]
+    before = (runs["ref"] / "metrics.jsonl").read_bytes()
+    code, out = _cli(capsys, "train", other, "--out", str(runs["ref"]), "--resume")
+    assert code == 2, out
     assert f"trained on mixture {runs['ids']['pretrain']}" in out and runs["ids"]["sft"] in out
-    assert "Traceback" not in out
-    p = _forge("train", runs["one"], "--out", str(runs["ref"]))  # no --resume: refused, nothing overwritten
-    out, _ = p.communicate(timeout=300)
-    assert p.returncode == 2 and "pass --resume" in out
+    assert "Traceback" not in out and len(out.strip().splitlines()) == 1
+    code, out = _cli(capsys, "train", runs["one"], "--out", str(runs["ref"]))  # no --resume: refused
+    assert code == 2 and "pass --resume" in out
+    assert (runs["ref"] / "metrics.jsonl").read_bytes() == before  # nothing was touched
 
 
 def test_saved_model_loads_with_transformers_and_reproduces_the_last_validation_loss(runs):
@@ -202,11 +211,12 @@ def test_saved_model_loads_with_transformers_and_reproduces_the_last_validation_
     assert total / count == pytest.approx(last["val_loss"]["web"], abs=1e-5)
 
 
-def test_trace_lists_the_documents_of_a_step_with_lineage_and_ledger(runs):
+def test_trace_lists_the_documents_of_a_step_with_lineage_and_ledger(runs, capsys):
     m = _metrics(runs["ref"])
     step = next(r["step"] for r in m if r["stage"] == "decay")
-    p = _forge("train", "trace", str(runs["ref"]), "--step", str(step), "--json")
-    t = json.loads(_done(p, timeout=300))
+    code, out = _cli(capsys, "train", "trace", str(runs["ref"]), "--step", str(step), "--json")
+    assert code == 0, out
+    t = json.loads(out)
     assert t["stage"] == "decay" and t["matches_metrics"] is True
     docs = t["documents"]
     assert sum(d["tokens"] for d in docs) == m[step - 1]["tokens"]
@@ -217,8 +227,11 @@ def test_trace_lists_the_documents_of_a_step_with_lineage_and_ledger(runs):
     assert all(d["dataset_kind"] == "generated" and d["walk"] == ["topic", "draft", "rephrase"] for d in gen)
     assert all(d["lineage"]["walk_id"] == d["doc_id"] for d in gen)
     assert all(d["dataset_kind"] == "curated" and [x["decision"] for x in d["ledger"]] == ["kept"] for d in web)
-    # the table form prints too
-    assert "rephrase" in _done(_forge("train", "trace", str(runs["ref"]), "--step", "1"), timeout=300)
+    # the table form, and a step past the end of the mixture
+    code, out = _cli(capsys, "train", "trace", str(runs["ref"]), "--step", "1")
+    assert code == 0 and "rephrase" in out and "gopher" not in out and "matches" in out
+    code, out = _cli(capsys, "train", "trace", str(runs["ref"]), "--step", str(len(m) + 1))
+    assert code == 2 and "past the end of the mixture" in out
 
 
 def test_sft_stage_puts_loss_only_on_assistant_tokens(mixtures, tokenizer):
