@@ -19,7 +19,8 @@ run = Run(
     # vocab_size is left out: it comes from the mixture's tokenizer.
     model=Model(config={
         "model_type": "llama", "hidden_size": 64, "intermediate_size": 192, "num_hidden_layers": 2,
-        "num_attention_heads": 4, "num_key_value_heads": 2, "tie_word_embeddings": True,
+        # head_dim 32: the smallest head size vLLM's CPU attention serves
+        "num_attention_heads": 2, "num_key_value_heads": 1, "tie_word_embeddings": True,
         "rope_theta": 10000.0,
     }),
     # fp32 on CPU and bf16 on GPU (precision="auto"); one packed row per micro-step.

@@ -26,8 +26,8 @@ from training import DeepSpeed, Model, Optimizer, Run, Schedule
 run = Run(
     name="t", mixture={mixture!r}, registry={registry!r},
     model=Model(config={{"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
-                        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                        "tie_word_embeddings": True}}),
+                        "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+                        "head_dim": 32, "tie_word_embeddings": True}}),
     deepspeed=DeepSpeed(zero_stage=1, micro_batch_size=2, grad_accum={grad_accum}),
     optimizer=Optimizer(lr=3e-3),
     schedule=Schedule(kind="wsd", warmup=0.2, decay_stages=["decay"], min_lr_ratio=0.1),
@@ -264,3 +264,37 @@ def test_sft_stage_puts_loss_only_on_assistant_tokens(mixtures, tokenizer):
                 text_targets += len(labelled)
             at += n
     assert chat_targets > 0 and batch.loss_tokens >= chat_targets
+
+
+VLLM_SCRIPT = """
+import json, sys
+from vllm import LLM, SamplingParams
+
+if __name__ == "__main__":
+    llm = LLM(model=sys.argv[1], dtype="float32", max_model_len=256, enforce_eager=True,
+              gpu_memory_utilization=0.1)
+    out = llm.generate([{"prompt_token_ids": json.loads(sys.argv[2])}], SamplingParams(max_tokens=6, temperature=0))
+    print("TOKENS", json.dumps(list(out[0].outputs[0].token_ids)))
+"""
+
+
+@pytest.mark.vllm
+@pytest.mark.skipif(not os.environ.get("FORGE_VLLM_TESTS"),
+                    reason="starting vLLM on CPU takes over a minute; set FORGE_VLLM_TESTS=1 to run")
+def test_saved_model_generates_the_same_greedy_tokens_in_vllm_as_in_transformers(runs, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    pytest.importorskip("vllm")
+    model_dir = runs["ref"] / "model"
+    prompt = AutoTokenizer.from_pretrained(model_dir)("The river rose for three days")["input_ids"]
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    with torch.no_grad():
+        expected = model.generate(torch.tensor([prompt]), max_new_tokens=6, do_sample=False)[0, len(prompt):]
+    script = tmp_path / "vllm_generate.py"
+    script.write_text(VLLM_SCRIPT)
+    done = subprocess.run([sys.executable, str(script), str(model_dir), json.dumps(prompt)], env=_env(),
+                          capture_output=True, text=True, timeout=900)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("TOKENS ")), None)
+    assert line is not None, done.stdout[-2000:] + done.stderr[-3000:]
+    assert json.loads(line[len("TOKENS "):]) == expected.tolist()
