@@ -127,7 +127,8 @@ class Trainer:
 
     def _train_step(self, batch: Batch) -> dict[str, Any]:
         engine, w = self.engine, self.world
-        lr = self.schedule.lr(batch.plan.stage, self.loader.state.stage_tokens)
+        # the middle of this step's tokens (the loader state already counts them)
+        lr = self.schedule.lr(batch.plan.stage, self.loader.state.stage_tokens - batch.plan.tokens / 2)
         set_lr(self.optimizer, lr)
         loss_sum = 0.0
         for i, rows in enumerate(batch.micro):

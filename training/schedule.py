@@ -1,10 +1,11 @@
 """Learning-rate schedules whose phase boundaries are the mixture's stage boundaries.
 
 The learning rate of a step is a function of where the data stands: which stage the step's batch
-comes from and how many of that stage's tokens have been consumed once the step is done. The WSD
-decay therefore starts on the very step the loader switches to the decay stage, and reaches its
-floor on the last step of the run, with no step number typed anywhere. Because it depends only on
-the loader state, a resumed run recomputes exactly the same learning rates.
+comes from and how far into that stage the middle of the step's tokens lies. The WSD decay
+therefore starts on the very step the loader switches to the decay stage and ends on the run's last
+step (half a step's worth above its floor, so no step trains at a zero rate), with no step number
+typed anywhere. Because it depends only on the loader state, a resumed run recomputes exactly the
+same learning rates.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class StageSchedule:
         stage_tokens: real tokens each stage feeds (the loader's `stage_totals`).
     Example:
         s = StageSchedule(Schedule(kind="wsd"), 1e-3, ["stable", "decay"], [8000, 2000])
-        s.lr(stage=1, stage_tokens_done=2000)  # the floor, at the end of the decay stage
+        s.lr(stage=1, stage_tokens_done=2000)  # the floor, at the very end of the decay stage
     """
 
     spec: Schedule
@@ -51,8 +52,11 @@ class StageSchedule:
         out["end"] = sum(self.stage_tokens)
         return out
 
-    def lr(self, stage: int, stage_tokens_done: int) -> float:
-        """The learning rate for a step whose batch leaves `stage_tokens_done` tokens of `stage` consumed."""
+    def lr(self, stage: int, stage_tokens_done: float) -> float:
+        """The learning rate at the point where `stage_tokens_done` tokens of `stage` are consumed.
+
+        The trainer asks for the middle of each step: the tokens before it plus half of its own.
+        """
         floor = self.peak_lr * self.spec.min_lr_ratio
         done = sum(self.stage_tokens[:stage]) + stage_tokens_done
         warm = self.spec.warmup * self.stage_tokens[0]
@@ -77,6 +81,7 @@ class StageSchedule:
         for plan in plans:
             if plan.stage != stage:
                 stage, done = plan.stage, 0
+            out.append({"step": plan.step, "stage": self.stage_names[plan.stage],
+                        "lr": self.lr(stage, done + plan.tokens / 2)})
             done += plan.tokens
-            out.append({"step": plan.step, "stage": self.stage_names[plan.stage], "lr": self.lr(stage, done)})
         return out

@@ -13,10 +13,12 @@ LENGTHS = [[37, 64, 12, 50, 64, 8, 33, 41] * 25, [100, 128, 77, 20] * 15, [64, 3
 NAMES = ["stable", "decay", "sft"]
 
 
-def _preview(spec: Schedule, names=NAMES, lengths=LENGTHS):
-    packer = Packer(lengths, [64, 128, 64], rows=4, micro_batches=2)
-    sched = StageSchedule(spec, 1e-3, names, [sum(x) for x in lengths])
-    return sched.preview(packer)
+def _plans():
+    return list(Packer(LENGTHS, [64, 128, 64], rows=4, micro_batches=2))
+
+
+def _preview(spec: Schedule):
+    return StageSchedule(spec, 1e-3, NAMES, [sum(x) for x in LENGTHS]).preview(_plans())
 
 
 def test_wsd_decays_exactly_over_the_decay_stage():
@@ -27,7 +29,9 @@ def test_wsd_decays_exactly_over_the_decay_stage():
     assert stable[0] < 1e-3 and stable[-1] == 1e-3  # warmup ends inside the first stage
     assert decay[0] < 1e-3  # the first step of the decay stage already decays
     assert all(a > b for a, b in zip(decay, decay[1:], strict=False))
-    assert decay[-1] == pytest.approx(1e-4)  # the floor on the decay stage's last step
+    # the last decay step sits half a step above the floor: lr is taken at the middle of each step
+    last = [p for p in _plans() if p.stage == 1][-1]
+    assert decay[-1] == pytest.approx(1e-4 + 9e-4 * (last.tokens / 2) / sum(LENGTHS[1]))
     assert sft == [pytest.approx(1e-4)] * len(sft)  # after the decay: the floor
 
 
@@ -35,7 +39,7 @@ def test_wsd_without_decay_stages_decays_over_the_last_stage():
     steps = _preview(Schedule(kind="wsd", warmup=0.0))
     first_last = next(i for i, s in enumerate(steps) if s["stage"] == "sft")
     assert all(s["lr"] == 1e-3 for s in steps[:first_last])
-    assert steps[first_last]["lr"] < 1e-3 and steps[-1]["lr"] == 0.0
+    assert steps[first_last]["lr"] < 1e-3 and 0.0 < steps[-1]["lr"] < 1e-4
 
 
 def test_cosine_spans_the_whole_run_and_ends_at_the_floor():
@@ -43,7 +47,15 @@ def test_cosine_spans_the_whole_run_and_ends_at_the_floor():
     peak = max(range(len(steps)), key=lambda i: steps[i]["lr"])
     assert steps[peak]["stage"] == "stable"
     assert all(a["lr"] >= b["lr"] for a, b in zip(steps[peak:], steps[peak + 1:], strict=False))
-    assert steps[-1]["lr"] == pytest.approx(0.0, abs=1e-12)
+    assert 0.0 < steps[-1]["lr"] < 1e-5
+    sched = StageSchedule(Schedule(kind="cosine", warmup=0.05), 1e-3, NAMES, [sum(x) for x in LENGTHS])
+    assert sched.lr(2, sum(LENGTHS[2])) == pytest.approx(0.0, abs=1e-15)  # the floor at the very end
+
+
+def test_no_step_trains_at_a_zero_rate_even_in_a_one_step_stage():
+    sched = StageSchedule(Schedule(kind="wsd", warmup=0.5), 1e-3, ["stable", "decay"], [1000, 100])
+    assert sched.lr(0, 10 / 2) > 0  # the first warmup step
+    assert sched.lr(1, 100 / 2) == pytest.approx(5e-4)  # a one-step decay stage trains at half the peak
 
 
 def test_boundaries_are_the_stage_token_budgets():

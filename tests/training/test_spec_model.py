@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
@@ -75,3 +77,23 @@ def test_cpu_uses_sdpa_with_a_mask_and_refuses_flash():
     assert pick_attention("auto", "cpu") == "sdpa"
     with pytest.raises(ForgeError, match="needs a GPU"):
         pick_attention("flash_attention_2", "cpu")
+
+
+def test_cli_names_a_missing_mixture_in_one_line(tmp_path, capsys):
+    from jobs.cli import main
+
+    spec = tmp_path / "train.py"
+    spec.write_text(render_example("tiny_llama", "0123456789abcdef", tmp_path / "empty-registry"))
+    assert main(["train", str(spec), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "mixture 0123456789abcdef" in err and "forge mix build" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_deepspeed_launcher_rank_argument_is_taken_off_the_command_line(monkeypatch):
+    from jobs.train import _strip_launcher_args
+
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert _strip_launcher_args(["--local_rank=3", "spec.py", "--out", "x"]) == ["spec.py", "--out", "x"]
+    assert os.environ["LOCAL_RANK"] == "3"
+    assert _strip_launcher_args(["spec.py", "--local_rank", "1", "--resume"]) == ["spec.py", "--resume"]
