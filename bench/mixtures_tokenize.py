@@ -89,7 +89,7 @@ def build_throughput(spark, sources: dict, tok) -> tuple[int, float]:
 
     tokenized, bc = tokenize_sources(spark, sources, tok, append_eos=False)
     t0 = time.perf_counter()
-    docs, _ = collect_docs(tokenized, sources)
+    docs, _ = collect_docs(tokenized, sources)  # the build's first action: it runs the tokenization
     dt = time.perf_counter() - t0
     tokenized.unpersist()
     bc.unpersist()

@@ -63,15 +63,12 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
           partitions: int | None = typer.Option(None, "--partitions", min=1,
                                                 help="Repartition each source before tokenizing.")) -> None:
     """Materialize a mixture spec into token shards in the registry and print its id."""
-    from dataforge.core.specs import load_spec
-    from mixtures import Mixture, build_mixture
+    from mixtures import build_spec
 
-    mixture = load_spec(spec, "mixture", Mixture)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=err, transient=False) as p:
-        result = build_mixture(mixture, registry, spec_dir=spec.absolute().parent, master=master,
-                               partitions=partitions, progress=_RichProgress(p))
+        result = build_spec(spec, registry, master=master, partitions=partitions, progress=_RichProgress(p))
         p.stop()
     if not result.built:
         err.print(f"mixture {result.id} already in the registry; nothing to build", highlight=False)

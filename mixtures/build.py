@@ -153,8 +153,6 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
         result = build_mixture(mixture, "registry"); open_mixture(result.id, "registry")
     """
     from dataforge.core.spark import get_spark
-    from mixtures.card import write_card
-    from mixtures.materialize import collect_docs, tokenize_sources, write_shards
 
     progress = progress or _Quiet()
     root = registry_dir(registry)
@@ -172,6 +170,14 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
         progress.step("starting Spark")
         spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
     progress.step("tokenizing sources (Spark tasks)")
+    return _build(spark, mixture, mid, final, sources, tok, partitions, progress)
+
+
+def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
+           partitions: int | None, progress: Progress) -> BuildResult:
+    from mixtures.card import write_card
+    from mixtures.materialize import collect_docs, tokenize_sources, write_shards
+
     tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
     try:
         with spark_tasks(spark, progress):
@@ -201,6 +207,19 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
         tokenized.unpersist()
         bc.unpersist()
     return BuildResult(mid, final, built=True)
+
+
+def build_spec(spec_path: str | Path, registry: str | Path | None = None, **kwargs) -> BuildResult:
+    """Load the `mixture` defined in a spec file and build it (what `forge mix build` runs).
+
+    Example:
+        build_spec("specs/mixture.py", "registry").id
+    """
+    from dataforge.core.specs import load_spec
+
+    spec_path = Path(spec_path)
+    mixture = load_spec(spec_path, "mixture", Mixture)
+    return build_mixture(mixture, registry, spec_dir=spec_path.absolute().parent, **kwargs)
 
 
 def realized_weight_error(manifest: Manifest) -> float:

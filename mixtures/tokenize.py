@@ -2,9 +2,10 @@
 
 Text records are encoded in batches by the Rust tokenizer behind the HF fast tokenizer, with EOS appended.
 Chat records are rendered with the tokenizer's chat template; the assistant-token mask is built from the
-character spans of each assistant turn (found by rendering the conversation prefix by prefix) and the
-tokens' offsets, so it works for templates without `{% generation %}` markers. A record that cannot be
-tokenized comes out with a quarantine `reason` instead of tokens.
+character span of each assistant turn and the tokens' offsets. Spans come from `{% generation %}` markers
+when the template has them, else from rendering the conversation prefix by prefix, so templates without
+markers (most of them) work too. A record that cannot be tokenized comes out with a quarantine `reason`
+instead of tokens.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
         open_mixture(entry)
 
 
-def test_registry_entries_are_read_only_and_ids_are_checked(example):
+def test_registry_comes_from_env_and_entries_are_read_only(example, monkeypatch):
     shard = example["registry"] / example["id"] / "stages" / "00-stable" / "tokens-00000.u32"
     assert not shard.stat().st_mode & 0o222
     assert open_mixture(example["id"][:8], example["registry"]).id == example["id"]
@@ -137,6 +137,12 @@ def test_registry_entries_are_read_only_and_ids_are_checked(example):
         open_mixture("../../etc", example["registry"])
     with pytest.raises(ForgeError, match="not found in registry"):
         open_mixture("0" * 32, example["registry"])
+    monkeypatch.setenv("FORGE_REGISTRY", str(example["registry"]))
+    assert open_mixture(example["id"]).path == example["registry"] / example["id"]
+    monkeypatch.delenv("FORGE_REGISTRY")
+    monkeypatch.chdir(example["registry"].parent)
+    with pytest.raises(ForgeError, match=f"not found in registry {example['registry'].parent / 'registry'}"):
+        open_mixture(example["id"])
 
 
 def test_epoch_cap_error_names_source_stage_and_cap(spark, data_root, tokenizer_dir, tmp_path, capsys,

@@ -15,7 +15,7 @@ from mixtures import Mixture, Source, Stage, build_mixture, open_mixture
 def sft(spark, data_root, tokenizer_dir, tmp_path_factory):
     chat = Source("chat", path=str(data_root / "curated" / "chat"))
     long = Source("long", path=str(data_root / "long"))  # plain JSONL, no manifest
-    mixture = Mixture(name="sft-demo", tokenizer=str(tokenizer_dir), seed=7,
+    mixture = Mixture(name="sft-demo", tokenizer=str(tokenizer_dir), seed=7, shard_tokens=2_000,
                       stages=[Stage("pre", tokens=9_000, seq_len=64, weights={long: 1.0}),
                               Stage("sft", tokens=4_000, seq_len=128, weights={chat: 0.7, long: 0.3})])
     result = build_mixture(mixture, tmp_path_factory.mktemp("reg"), spark=spark, partitions=3)
@@ -39,6 +39,14 @@ def test_long_document_pieces_are_spread_through_the_stage(sft):
     first_pass = [pieces[i] for i in positions if pieces[i].epoch == long_doc.epoch]
     assert [p.piece_index for p in first_pass] == sorted(p.piece_index for p in first_pass)
     assert all(len(p.tokens) <= 64 for p in pieces) and sum(len(p.tokens) for p in pieces) == 9_000
+
+
+def test_stages_are_split_into_shards_of_about_shard_tokens(sft):
+    shards = sft.manifest.extra["stages"][0]["shards"]
+    assert len(shards) == 5 and all(abs(s["ntok"] - 2_000) < 64 for s in shards[:-1])
+    assert all(f in sft.manifest.files for s in shards for f in (s["tokens"],))
+    masks = [s["mask"] for s in sft.manifest.extra["stages"][1]["shards"]]
+    assert masks and all(m and m in sft.manifest.files for m in masks)
 
 
 def test_chat_source_makes_an_sft_stage_with_assistant_only_loss(sft):
