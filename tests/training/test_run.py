@@ -57,7 +57,9 @@ def _done(p: subprocess.Popen, timeout: float = 600) -> str:
 
 
 def _metrics(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    from training.metrics import MetricsLog
+
+    return MetricsLog(run_dir / "metrics.jsonl").read()  # a line cut by SIGKILL ends the list
 
 
 def _spec(tmp: Path, name: str, mixture: str, registry: Path, grad_accum: int) -> str:
