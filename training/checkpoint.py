@@ -83,8 +83,33 @@ def save(engine, run_dir: Path, step: int, client: dict[str, Any], rank: int, ke
     return tag
 
 
+def _weights_only_loads(engine) -> None:
+    """Make DeepSpeed read checkpoint files with `torch.load(weights_only=True)`: tensors and plain
+    containers only, never arbitrary pickled objects (its default engine unpickles anything)."""
+    import torch
+    from deepspeed.runtime.fp16.loss_scaler import DynamicLossScaler, LossScaler
+    from deepspeed.runtime.zero.config import ZeroStageEnum
+    from deepspeed.utils.tensor_fragment import fragment_address
+
+    # The few plain DeepSpeed records its ZeRO optimizer states hold, and nothing else.
+    allowed = [LossScaler, DynamicLossScaler, ZeroStageEnum, fragment_address]
+
+    def load(path: str, map_location=None):
+        try:
+            with torch.serialization.safe_globals(allowed):
+                return torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as e:
+            why = str(e).split("Unsupported global: ")[-1].split(" was not")[0] if "Unsupported global" in str(e) \
+                else type(e).__name__
+            raise ForgeError(f"{path}: refused to unpickle it ({why}); only tensors and plain containers are loaded. "
+                             "Was it written by `forge train`? Remove it and resume from an earlier checkpoint") from e
+
+    engine.checkpoint_engine.load = load
+
+
 def load(engine, run_dir: Path, tag: str) -> dict[str, Any]:
     """Load model, optimizer and engine state of `tag`; returns the client state saved with it."""
+    _weights_only_loads(engine)
     path, state = engine.load_checkpoint(str(run_dir / CKPT_DIR), tag=tag, load_optimizer_states=True,
                                          load_lr_scheduler_states=False)
     if path is None:
