@@ -129,6 +129,9 @@ def export_hf(engine, wrapper, out: Path, tokenizer_path: str | Path, zero_stage
     else:
         state = wrapper.state_dict() if rank == 0 else None
     if rank == 0:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         prefix = "model."
         state = {k[len(prefix):] if k.startswith(prefix) else k: v.detach().cpu().contiguous()
                  for k, v in state.items()}

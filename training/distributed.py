@@ -66,12 +66,12 @@ def _quiet_deepspeed() -> None:
     logger.setLevel(logging.WARNING)
 
 
-def all_sum(values: list[float], device: str) -> list[float]:
-    """Sum a few floats over all ranks (loss sums, token counts) in float64."""
+def all_sum(values, device: str) -> list[float]:
+    """Sum a few floats (a list, or a tensor already on `device`) over all ranks, in float64."""
     import torch
     import torch.distributed as dist
 
-    t = torch.tensor(values, dtype=torch.float64, device=device)
+    t = torch.as_tensor(values, dtype=torch.float64, device=device)
     if dist.is_initialized() and dist.get_world_size() > 1:
         dist.all_reduce(t)
     return t.tolist()

@@ -130,10 +130,10 @@ class Trainer:
         # the middle of this step's tokens (the loader state already counts them)
         lr = self.schedule.lr(batch.plan.stage, self.loader.state.stage_tokens - batch.plan.tokens / 2)
         set_lr(self.optimizer, lr)
-        loss_sum = 0.0
-        for i, rows in enumerate(batch.micro):
-            import torch
+        import torch
 
+        loss_sum = torch.zeros((), dtype=torch.float64, device=w.device)  # summed on device: one sync per step
+        for i, rows in enumerate(batch.micro):
             inputs = model_inputs(rows, self.attention, w.device)
             labels = torch.as_tensor(rows.labels, device=w.device)
             s, _ = engine(labels=labels, **inputs)
@@ -142,11 +142,11 @@ class Trainer:
             engine.backward(s * (w.size / max(batch.loss_tokens, 1)), scale_wrt_gas=False)
             norm = grad_norm(engine) if self.manual_norm and i == len(batch.micro) - 1 else None
             engine.step()
-            loss_sum += float(s.detach())
+            loss_sum += s.detach().to(torch.float64)
         if not self.manual_norm:
             norm = engine.get_global_grad_norm()
             norm = float(norm) if norm is not None else None
-        (total,) = all_sum([loss_sum], w.device)
+        (total,) = all_sum(loss_sum.reshape(1), w.device)
         return {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm}
 
     def step_once(self, step: int) -> tuple[Batch, dict[str, Any]] | None:
