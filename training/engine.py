@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dataforge.core.commit import atomic_write_json
+from dataforge.core.errors import ForgeError
 from training import checkpoint as ckpt
 from training.distributed import World, all_sum, init_world
 from training.dsconfig import grad_norm, initialize, precision, set_lr
@@ -106,6 +107,9 @@ class Trainer:
         import torch
 
         client = ckpt.load(self.engine, self.out, ckpt.tag_for(self.client["step"]))
+        if client["mixture_id"] != self.mx.id:  # client.json was checked; this is DeepSpeed's own copy
+            raise ForgeError(f"{self.out}: checkpoint step {client['step']} holds mixture {client['mixture_id']}, "
+                             f"not {self.mx.id}; resume with the same mixture or start a new run")
         self.loader.load_state_dict(client["loader"])
         torch.set_rng_state(torch.tensor(client["rng"], dtype=torch.uint8))
         if self.world.is_main:
