@@ -109,7 +109,7 @@ def make_sources(root):
 
 
 @pytest.fixture(scope="session")
-def mixtures(spark, tmp_path_factory):
+def built_mixtures(spark, tmp_path_factory):
     """Two mixture versions built with the mixtures layer: `pretrain` (stages stable at seq_len 64 and
     decay at seq_len 128) and `sft` (one SFT stage mixing chat and text). Returns (registry, ids)."""
     from dataforge.core.models import embedded_llm_dir

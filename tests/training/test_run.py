@@ -69,11 +69,11 @@ def _spec(tmp: Path, name: str, mixture: str, registry: Path, grad_accum: int) -
 
 
 @pytest.fixture(scope="module")
-def runs(mixtures, tmp_path_factory):
+def runs(built_mixtures, tmp_path_factory):
     """Four runs of the same spec on the `pretrain` mixture, started together:
     ref (1 rank, grad_accum 2), killed (SIGKILLed after its step-6 checkpoint, then --resume),
     and two gloo ranks with grad_accum 1 (the same global batch of 4 rows)."""
-    registry, ids = mixtures
+    registry, ids = built_mixtures
     tmp = tmp_path_factory.mktemp("runs")
     one = _spec(tmp, "one", ids["pretrain"], registry, grad_accum=2)
     two = _spec(tmp, "two", ids["pretrain"], registry, grad_accum=1)
@@ -239,12 +239,12 @@ def test_trace_lists_the_documents_of_a_step_with_lineage_and_ledger(runs, capsy
     assert code == 2 and "past the end of the mixture" in out
 
 
-def test_sft_stage_puts_loss_only_on_assistant_tokens(mixtures, tokenizer):
+def test_sft_stage_puts_loss_only_on_assistant_tokens(built_mixtures, tokenizer):
     from mixtures import open_mixture
     from training.loader import MixtureLoader
     from training.masking import IGNORE
 
-    registry, ids = mixtures
+    registry, ids = built_mixtures
     mx = open_mixture(ids["sft"], registry)
     assert mx.stages[0].sft
     loader = MixtureLoader(mx, micro_batch_size=2, grad_accum=1)
