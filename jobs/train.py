@@ -1,30 +1,108 @@
 """Training jobs.
 
     forge train train.py [--max-steps N] [--resume] [--out DIR]
-    deepspeed --num_gpus 8 jobs/train.py train.py --out DIR
-    forge train trace RUN_DIR --step N
+    deepspeed --num_gpus 8 jobs/train.py train.py --out DIR          # one process per GPU
+    deepspeed --hostfile hosts jobs/train.py train.py --out /shared/DIR
+    forge train trace RUN_DIR --step N [--json]
+
+Under the `deepspeed` launcher each rank runs this file with `--local_rank=N` first; it is taken off
+before the command line is parsed (the rank also arrives as LOCAL_RANK).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
 import typer
 
-from dataforge.core.errors import ForgeError
 from jobs.cli_base import new_app
 
 app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", default_group=True)
 
 
 @app.command("run")
-def run(spec: Path = typer.Argument(..., help="Python spec defining `run`.")) -> None:
-    """Train a model on a mixture version."""
-    raise ForgeError("forge train is not implemented yet")
+def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
+        max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this global step."),
+        resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in the run dir."),
+        out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>).")) -> None:
+    """Train a model on a mixture version, stage by stage."""
+    from dataforge.core.specs import load_spec
+    from training import Run, Trainer
+
+    spec_obj = load_spec(spec, "run", Run)
+    out = out or Path("runs") / spec_obj.name
+    result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec)).fit()
+    if int(os.environ.get("RANK", "0")) == 0:
+        _print_result(result)
+
+
+def _print_result(result) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"run {result.out}  (mixture {result.mixture_id})")
+    for col in ("stage", "last step", "loss", "val loss"):
+        table.add_column(col)
+    for r in result.stage_losses:
+        val = ", ".join(f"{k} {v:.4f}" for k, v in sorted((r.get("val_loss") or {}).items()))
+        table.add_row(r["stage"], str(r["step"]), f"{r['loss']:.4f}", val or "-")
+    console = Console()
+    console.print(table)
+    state = "complete" if result.complete else "stopped early (--max-steps); continue with --resume"
+    console.print(f"{result.steps} steps, {state}; model: {result.model_dir}")
+
+
+@app.command("trace")
+def trace(run_dir: Path = typer.Argument(..., help="A run dir written by `forge train`."),
+          step: int = typer.Option(..., "--step", help="The 1-based training step to trace."),
+          as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+    """List the documents in step N's batch and where their source datasets say they came from."""
+    from training.trace import trace as trace_step
+
+    t = trace_step(run_dir, step)
+    if as_json:
+        typer.echo(json.dumps(t, indent=2, sort_keys=True, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    check = {True: "matches metrics.jsonl", False: "DOES NOT match metrics.jsonl", None: "not in metrics.jsonl"}
+    table = Table(title=f"step {t['step']}: stage {t['stage']}, {t['tokens']} tokens in {t['rows']} rows "
+                        f"({check[t['matches_metrics']]})")
+    for col in ("doc id", "source", "piece", "tokens", "row/rank", "dataset", "walk", "ledger"):
+        table.add_column(col, overflow="fold")
+    for d in t["documents"]:
+        walk = " > ".join(map(str, d["walk"])) if isinstance(d["walk"], list) else (d["walk"] or "-")
+        ledger = "; ".join(f"{x.get('step')}: {x.get('decision')}" + (f" ({x['reason']})" if x.get("reason") else "")
+                           for x in d["ledger"]) or "-"
+        table.add_row(d["doc_id"], d["source"], f"{d['piece_index'] + 1}/{d['num_pieces']}", str(d["tokens"]),
+                      f"{d['row']}/{d['rank']}", d["dataset_kind"] or "-", walk, ledger)
+    Console().print(table)
+
+
+def _strip_launcher_args(argv: list[str]) -> list[str]:
+    """Drop `--local_rank=N` / `--local_rank N` that the deepspeed launcher puts before our args."""
+    out, skip = [], False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if a.startswith("--local_rank=") or a.startswith("--local-rank="):
+            os.environ.setdefault("LOCAL_RANK", a.split("=", 1)[1])
+            continue
+        if a in ("--local_rank", "--local-rank") and i + 1 < len(argv):
+            os.environ.setdefault("LOCAL_RANK", argv[i + 1])
+            skip = True
+            continue
+        out.append(a)
+    return out
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from jobs.cli import main
 
-    sys.exit(main(["train", *sys.argv[1:]]))
+    sys.exit(main(["train", *_strip_launcher_args(sys.argv[1:])]))

@@ -1,0 +1,45 @@
+"""The thin DeepSpeed trainer: reads a versioned mixture, follows its stages, traces every step.
+
+    from training import Run, Model, DeepSpeed, Optimizer, Schedule
+    run = Run(name="tiny", mixture="3f2a...", model=Model(config={"model_type": "llama", ...}))
+
+DeepSpeed does the distributed work; this package does the data and the schedule: packed batches
+with document masking, stage boundaries taken from the mixture, exact resume and trace.
+Heavy imports (torch, deepspeed, transformers) happen inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from training.metrics import MetricsLog, flops_per_token, plot_loss
+from training.packing import Packer, PackerState, StepPlan, best_fit_decreasing
+from training.schedule import StageSchedule
+from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
+
+if TYPE_CHECKING:
+    from training.engine import RunResult, Trainer
+    from training.loader import MixtureLoader
+
+__all__ = [
+    "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "RunResult",
+    "Schedule", "StageSchedule", "StepPlan", "Trainer", "best_fit_decreasing", "flops_per_token", "plot_loss",
+    "trace",
+]
+
+
+def __getattr__(name: str):
+    # torch-heavy modules load on first use, so `import training` (spec files) stays cheap
+    if name in ("Trainer", "RunResult"):
+        from training import engine
+
+        return getattr(engine, name)
+    if name == "MixtureLoader":
+        from training.loader import MixtureLoader
+
+        return MixtureLoader
+    if name == "trace":
+        from training.trace import trace
+
+        return trace
+    raise AttributeError(f"module 'training' has no attribute {name!r}")

@@ -1,0 +1,84 @@
+"""Everything a run builds before its first step: DeepSpeed config, AdamW groups, the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from training.spec import Run
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def precision(run: Run, device_type: str) -> str:
+    """bf16 on GPU and fp32 on CPU unless the spec insists."""
+    if run.deepspeed.precision != "auto":
+        return run.deepspeed.precision
+    return "bf16" if device_type == "cuda" else "fp32"
+
+
+def deepspeed_config(run: Run, device_type: str) -> dict[str, Any]:
+    """The DeepSpeed config the spec implies; `run.deepspeed.config` is merged over it."""
+    ds = run.deepspeed
+    config: dict[str, Any] = {
+        "train_micro_batch_size_per_gpu": ds.micro_batch_size,
+        "gradient_accumulation_steps": ds.grad_accum,
+        "gradient_clipping": ds.grad_clip,
+        "zero_optimization": {"stage": ds.zero_stage},
+        # The optimizer is torch's AdamW (fused on GPU), given to DeepSpeed as a client optimizer.
+        "zero_allow_untested_optimizer": True,
+        "steps_per_print": 1 << 30,
+        "wall_clock_breakdown": False,
+    }
+    if precision(run, device_type) == "bf16":
+        config["bf16"] = {"enabled": True}
+    if ds.zero_stage == 3:
+        config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] = True
+    return _merge(config, ds.config)
+
+
+def adamw(model, run: Run, device_type: str):
+    """AdamW with no weight decay on biases and norm weights (the 1-D parameters)."""
+    import torch
+
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    opt = run.optimizer
+    groups = [{"params": decay, "weight_decay": opt.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas, eps=opt.eps,
+                             fused=device_type == "cuda")
+
+
+def initialize(wrapper, run: Run, device_type: str):
+    """`deepspeed.initialize` on the wrapped model; returns (engine, the torch optimizer)."""
+    import deepspeed
+
+    optimizer = adamw(wrapper, run, device_type)
+    engine, *_ = deepspeed.initialize(model=wrapper, optimizer=optimizer,
+                                      config=deepspeed_config(run, device_type))
+    return engine, optimizer
+
+
+def set_lr(optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def grad_norm(engine) -> float | None:
+    """The global gradient norm before clipping.
+
+    ZeRO and the bf16 optimizer compute it while clipping; a plain fp32 engine (ZeRO-0) does not
+    keep it, so it is computed here from the already all-reduced gradients.
+    """
+    import torch
+
+    grads = [p.grad for p in engine.module.parameters() if p.grad is not None]
+    if not grads:
+        return None
+    return float(torch.nn.utils.get_total_norm(grads, 2.0))

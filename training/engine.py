@@ -1,0 +1,241 @@
+"""The training loop: mixture stages in order, packed batches, stage-aligned learning rate, DeepSpeed.
+
+    forge train examples/train/tiny_llama.py --max-steps 20 --out runs/tiny
+    deepspeed --num_gpus 8 jobs/train.py spec.py --out /shared/runs/x
+
+The run dir holds `run.json` (the resolved run), `metrics.jsonl`, `checkpoints/`, `loss.png`,
+`model/` (the final HF model) and, once the run is complete, `manifest.json` (kind "run").
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataforge.core.commit import atomic_write_json
+from dataforge.core.errors import ForgeError
+from training import checkpoint as ckpt
+from training.distributed import World, all_sum, init_world
+from training.dsconfig import grad_norm, initialize, precision, set_lr
+from training.loader import Batch, MixtureLoader
+from training.masking import model_inputs
+from training.metrics import MetricsLog, mfu, peak_tflops, plot_loss, stage_ends
+from training.model import build_model, count_params, pick_attention, rope_theta, set_rope_theta
+from training.objective import PackedCausalLM
+from training.progress import StepProgress
+from training.schedule import StageSchedule
+from training.spec import Run
+from training.validation import evaluate
+
+
+@dataclass
+class RunResult:
+    """What a finished (or stopped) run reports: where it is, how far it got, loss per stage end."""
+
+    out: Path
+    mixture_id: str
+    steps: int
+    complete: bool
+    stage_losses: list[dict[str, Any]] = field(default_factory=list)
+    model_dir: Path | None = None
+
+
+def open_run_mixture(run: Run):
+    from mixtures import open_mixture
+
+    return open_mixture(run.mixture, registry=run.registry)
+
+
+class Trainer:
+    """Train `run` into `out`. Every rank constructs one; rank 0 writes the run dir.
+
+    Args:
+        run: the spec.
+        out: the run dir.
+        max_steps: stop after this global step (None: train through every stage).
+        resume: continue from the latest checkpoint in `out`.
+    Example:
+        Trainer(load_spec("train.py", "run", Run), Path("runs/x")).fit()
+    """
+
+    def __init__(self, run: Run, out: Path, max_steps: int | None = None, resume: bool = False,
+                 spec_path: str | None = None):
+        self.run, self.out, self.max_steps = run, Path(out).absolute(), max_steps
+        # Everything that can refuse the run is checked before DeepSpeed and the model load.
+        self.mx = open_run_mixture(run)
+        self.stage_names = [s.name for s in self.mx.stages]
+        self.client = ckpt.check_resume(self.out, self.mx.id, resume)
+        run.check_against(self.stage_names)
+        self.world: World = init_world()
+        if self.world.is_main:
+            self.out.mkdir(parents=True, exist_ok=True)
+        self.spec_path = spec_path
+
+    def _build(self) -> None:
+        from transformers import AutoTokenizer
+
+        run, w = self.run, self.world
+        vocab = len(AutoTokenizer.from_pretrained(str(self.mx.tokenizer_path)))
+        self.attention = pick_attention(run.model.attention, w.device_type)
+        max_len = max(int(s.seq_len) for s in self.mx.stages)
+        model = build_model(run.model, vocab, max_len, self.attention, run.seed)
+        self.base_theta = rope_theta(model.config)
+        self.params = count_params(model)
+        self.shape = (int(model.config.num_hidden_layers), int(model.config.hidden_size))
+        self.wrapper = PackedCausalLM(model, chunk_tokens=run.model.loss_chunk_tokens)
+        self.engine, self.optimizer = initialize(self.wrapper, run, w.device_type)
+        self.loader = MixtureLoader(self.mx, run.deepspeed.micro_batch_size, run.deepspeed.grad_accum,
+                                    world=w.size, rank=w.rank, lookahead=run.pack_lookahead)
+        self.schedule = StageSchedule(run.schedule, run.optimizer.lr, self.stage_names, self.loader.stage_totals)
+        self.metrics = MetricsLog(self.out / "metrics.jsonl")
+        self.peak = peak_tflops(_device_name(w.device), run.peak_tflops)
+        self.manual_norm = run.deepspeed.zero_stage == 0 and precision(run, w.device_type) == "fp32"
+        self.theta_stage = -1
+
+    def _apply_stage(self, stage: int) -> None:
+        """Per-stage RoPE base: set when the loader enters a stage (or a resume lands in one)."""
+        if stage == self.theta_stage:
+            return
+        theta = self.run.rope_theta.get(self.stage_names[stage], self.base_theta)
+        if theta is not None and theta != rope_theta(self.wrapper.model.config):
+            set_rope_theta(self.wrapper.model, theta)
+        self.theta_stage = stage
+
+    def _resume(self) -> int:
+        import torch
+
+        client = ckpt.load(self.engine, self.out, ckpt.tag_for(self.client["step"]))
+        if client["mixture_id"] != self.mx.id:  # client.json was checked; this is DeepSpeed's own copy
+            raise ForgeError(f"{self.out}: checkpoint step {client['step']} holds mixture {client['mixture_id']}, "
+                             f"not {self.mx.id}; resume with the same mixture or start a new run")
+        self.loader.load_state_dict(client["loader"])
+        torch.set_rng_state(torch.tensor(client["rng"], dtype=torch.uint8))
+        if self.world.is_main:
+            self.metrics.truncate_after(client["step"])
+        return int(client["step"])
+
+    def _write_run_json(self) -> None:
+        if not self.world.is_main:
+            return
+        atomic_write_json(self.out / "run.json", {
+            "run": self.run.model_dump(mode="json"), "spec_path": self.spec_path, "mixture_id": self.mx.id,
+            "mixture_path": str(self.mx.path), "world_size": self.world.size, "attention": self.attention,
+            "rows": self.loader.packer.rows, "micro_batches": self.loader.micro_batches,
+            "grad_accum": self.run.deepspeed.grad_accum, "micro_batch_size": self.run.deepspeed.micro_batch_size,
+            "lookahead": self.run.pack_lookahead, "params": self.params,
+            "stages": [{"name": n, "tokens": t, "seq_len": int(s.seq_len), "sft": bool(s.sft)}
+                       for n, t, s in zip(self.stage_names, self.loader.stage_totals, self.mx.stages, strict=True)],
+            "schedule_boundaries_tokens": self.schedule.boundaries()})
+
+    def _train_step(self, batch: Batch) -> dict[str, Any]:
+        engine, w = self.engine, self.world
+        # the middle of this step's tokens (the loader state already counts them)
+        lr = self.schedule.lr(batch.plan.stage, self.loader.state.stage_tokens - batch.plan.tokens / 2)
+        set_lr(self.optimizer, lr)
+        import torch
+
+        loss_sum = torch.zeros((), dtype=torch.float64, device=w.device)  # summed on device: one sync per step
+        for i, rows in enumerate(batch.micro):
+            inputs = model_inputs(rows, self.attention, w.device)
+            labels = torch.as_tensor(rows.labels, device=w.device)
+            s, _ = engine(labels=labels, **inputs)
+            # Normalize by the global batch's labelled tokens; DeepSpeed averages gradients over
+            # ranks, so scaling by the world size makes every token weigh the same everywhere.
+            engine.backward(s * (w.size / max(batch.loss_tokens, 1)), scale_wrt_gas=False)
+            norm = grad_norm(engine) if self.manual_norm and i == len(batch.micro) - 1 else None
+            engine.step()
+            loss_sum += s.detach().to(torch.float64)
+        if not self.manual_norm:
+            norm = engine.get_global_grad_norm()
+            norm = float(norm) if norm is not None else None
+        (total,) = all_sum(loss_sum.reshape(1), w.device)
+        return {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm}
+
+    def step_once(self, step: int) -> tuple[Batch, dict[str, Any]] | None:
+        """Train global step `step` (1-based); returns its batch and metrics record, None at the end."""
+        w = self.world
+        t0 = time.perf_counter()
+        batch = self.loader.next_batch()
+        if batch is None:
+            return None
+        data_s = time.perf_counter() - t0
+        self._apply_stage(batch.plan.stage)
+        self.engine.train()
+        out = self._train_step(batch)
+        dt = time.perf_counter() - t0
+        tps = batch.plan.tokens / dt
+        return batch, {
+            "step": step, "stage": batch.stage_name, **out, "tokens": batch.plan.tokens,
+            "loss_tokens": batch.loss_tokens, "padding": round(batch.padding_fraction, 6),
+            "tokens_per_s": tps, "step_time_s": dt, "data_time_s": data_s,
+            "mfu": mfu(tps, self.params, *self.shape, batch.plan.seq_len, w.size, self.peak),
+            "tokens_by_source": dict(sorted(self.loader.tokens_by_source.items()))}
+
+    def fit(self) -> RunResult:
+        """Train through every stage (or to `max_steps`), then checkpoint, export and plot."""
+        self._build()
+        run, w = self.run, self.world
+        step = self._resume() if self.client else 0
+        if not self.client and w.is_main:
+            self.metrics.truncate_after(-1)
+        self._write_run_json()
+        last_saved = step
+        progress = StepProgress(sum(self.loader.stage_totals), enabled=w.is_main)
+        progress.advance_to(sum(self.loader.stage_totals[:self.loader.state.stage]) + self.loader.state.stage_tokens)
+        with progress:
+            while self.max_steps is None or step < self.max_steps:
+                done = self.step_once(step + 1)
+                if done is None:
+                    break
+                batch, record = done
+                step += 1
+                last = self._finished_stage() or step == self.max_steps
+                if (run.eval_every and step % run.eval_every == 0) or last:
+                    record["val_loss"] = evaluate(self, batch.plan.stage)
+                if w.is_main:
+                    self.metrics.write(record)
+                progress.update(step, batch.stage_name, record["loss"], batch.plan.tokens)
+                if run.save_every and step % run.save_every == 0:
+                    self._save(step)
+                    last_saved = step
+        complete = self.loader.packer.done or self._peek_done()
+        if step != last_saved or (step and ckpt.latest_tag(self.out) is None):
+            self._save(step)
+        return self._finish(step, complete)
+
+    def _finished_stage(self) -> bool:
+        s, lengths = self.loader.state, self.loader.lengths
+        return s.stage < len(lengths) and s.next_piece >= len(lengths[s.stage]) and not s.pending
+
+    def _peek_done(self) -> bool:
+        s, n = self.loader.state, len(self.loader.lengths)
+        return s.stage >= n or (s.stage == n - 1 and self._finished_stage())
+
+    def _save(self, step: int) -> None:
+        import torch
+
+        client = {"step": step, "mixture_id": self.mx.id, "loader": self.loader.state_dict(),
+                  "rng": torch.get_rng_state().tolist(), "world_size": self.world.size}
+        ckpt.save(self.engine, self.out, step, client, self.world.rank, self.run.keep_checkpoints)
+
+    def _finish(self, step: int, complete: bool) -> RunResult:
+        w = self.world
+        model_dir = ckpt.export_hf(self.engine, self.wrapper, self.out / "model", self.mx.tokenizer_path,
+                                   self.run.deepspeed.zero_stage, w.rank)
+        records = self.metrics.read() if w.is_main else []
+        ends = stage_ends(records)
+        if w.is_main and records:
+            plot_loss(records, self.out / "loss.png", title=f"{self.run.name} on mixture {self.mx.id[:12]}")
+            from training.runinfo import write_run_manifest
+
+            write_run_manifest(self.out, self.run, self.mx.id, step, complete, ends)
+        return RunResult(out=self.out, mixture_id=self.mx.id, steps=step, complete=complete,
+                         stage_losses=ends, model_dir=model_dir)
+
+
+def _device_name(device: str) -> str | None:
+    import torch
+
+    return torch.cuda.get_device_name(device) if device.startswith("cuda") else None

@@ -1,0 +1,30 @@
+"""The run dir's manifest (kind "run"): the spec, the mixture it trained on, the exported model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dataforge.core.hashing import stable_hash
+from dataforge.core.manifest import Manifest, code_version, data_files
+from training.spec import Run
+
+
+def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complete: bool,
+                       stage_losses: list[dict[str, Any]]) -> Manifest:
+    """Hash the exported model and the metrics (not the checkpoints, which can be huge) and write
+    `manifest.json` last; its parent is the mixture id."""
+    import datetime as dt
+
+    files = {f"model/{k}": v for k, v in data_files(out / "model").items()}
+    files.update({k: v for k, v in data_files(out).items() if k == "metrics.jsonl"})
+    config = run.model_dump(mode="json")
+    parents = [mixture_id]
+    mid = stable_hash({"kind": "run", "parents": parents, "config": config, "files": files})
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    counts = {"steps": steps, "complete": complete}
+    extra = {"stage_end_loss": {r["stage"]: {"step": r["step"], "loss": r["loss"]} for r in stage_losses}}
+    manifest = Manifest(id=mid, kind="run", parents=parents, config=config, counts=counts, files=files,
+                        code_version=code_version(), created_at=now, extra=extra)
+    manifest.write(out)
+    return manifest

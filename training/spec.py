@@ -1,0 +1,191 @@
+"""The run spec: a Python module assigns `run = Run(...)`; `forge train spec.py` loads and runs it.
+
+Everything the data decides (stage boundaries, sequence lengths, which tokens carry loss) comes from
+the mixture, so the spec names the mixture and never repeats its numbers: the schedule's phase
+boundaries are derived from the mixture's stage token budgets.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dataforge.core.errors import SpecError
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class _Spec(BaseModel):
+    """Pydantic base whose validation errors become one line naming the field (`Run.model: ...`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def __init__(self, **data: Any):
+        try:
+            super().__init__(**data)
+        except ValidationError as e:
+            first = e.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
+            where = f"{type(self).__name__}.{loc}" if loc else type(self).__name__
+            raise SpecError(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}") from None
+
+
+class Model(_Spec):
+    """The model: an HF config built from scratch, or a local HF checkpoint to continue from.
+
+    Args:
+        config: HF config fields with a `model_type` (`llama`, `qwen2`, `qwen3`, ...); `vocab_size`
+            defaults to the mixture tokenizer's size.
+        checkpoint: a local HF folder (continued pretraining, SFT); nothing is fetched from a hub.
+        attention: `auto` picks varlen flash attention on GPU when installed, else SDPA with a
+            block-diagonal mask (always on CPU); `flex_attention` builds the document mask as a
+            torch BlockMask from the position ids (compiled; worth trying on GPUs without flash-attn).
+        loss_chunk_tokens: tokens per cross-entropy chunk; the full logits tensor is never built.
+        gradient_checkpointing: recompute activations in backward to save memory.
+    Example:
+        Model(config={"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
+                      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 128})
+    """
+
+    config: dict[str, Any] | None = None
+    checkpoint: str | None = None
+    attention: Literal["auto", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"] = "auto"
+    loss_chunk_tokens: int = Field(8192, ge=64)
+    gradient_checkpointing: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Model:
+        if (self.config is None) == (self.checkpoint is None):
+            raise ValueError("give exactly one of `config` (from scratch) or `checkpoint` (local HF folder)")
+        if self.config is not None and "model_type" not in self.config:
+            raise ValueError("config needs a `model_type` such as 'llama' or 'qwen2'")
+        return self
+
+
+class Optimizer(_Spec):
+    """AdamW. `lr` is the peak learning rate the schedule scales.
+
+    Example:
+        Optimizer(lr=3e-4, weight_decay=0.1)
+    """
+
+    lr: float = Field(3e-4, gt=0)
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = Field(1e-8, gt=0)
+    weight_decay: float = Field(0.1, ge=0)
+
+
+class Schedule(_Spec):
+    """Learning-rate schedule whose phase boundaries are the mixture's stage boundaries.
+
+    Args:
+        kind: `wsd` (warmup, stable, decay over `decay_stages`) or `cosine` (over the whole run).
+        warmup: fraction of the first stage's steps spent warming up linearly from 0.
+        decay_stages: WSD only: the stages the learning rate decays over (default: the last stage).
+        min_lr_ratio: the final learning rate as a fraction of the peak.
+    Example:
+        Schedule(kind="wsd", warmup=0.05, decay_stages=["decay"])
+    """
+
+    kind: Literal["wsd", "cosine"] = "wsd"
+    warmup: float = Field(0.05, ge=0, lt=1)
+    decay_stages: list[str] | None = None
+    min_lr_ratio: float = Field(0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _decay_for_wsd(self) -> Schedule:
+        if self.kind == "cosine" and self.decay_stages:
+            raise ValueError("decay_stages: only a WSD schedule has decay stages")
+        return self
+
+
+class DeepSpeed(_Spec):
+    """The DeepSpeed side: ZeRO stage, batch shape, precision and clipping.
+
+    Args:
+        zero_stage: 0-3.
+        micro_batch_size: packed sequences per rank per micro-step.
+        grad_accum: micro-steps per optimizer step. The global batch is
+            micro_batch_size x grad_accum x world size packed sequences.
+        grad_clip: max global gradient norm (0 disables).
+        precision: `auto` is bf16 on GPU and fp32 on CPU.
+        config: extra DeepSpeed config merged over the generated one (offload, comms, ...).
+    Example:
+        DeepSpeed(zero_stage=2, micro_batch_size=4, grad_accum=8)
+    """
+
+    zero_stage: int = Field(0, ge=0, le=3)
+    micro_batch_size: int = Field(1, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    grad_clip: float = Field(1.0, ge=0)
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class Run(_Spec):
+    """A training run on one mixture version.
+
+    Args:
+        name: the run's name; the default output dir is `runs/<name>`.
+        mixture: a mixture id (looked up in `registry`) or a mixture directory.
+        registry: the mixture registry directory (None: the mixtures layer's default).
+        model, deepspeed, optimizer, schedule: see their classes.
+        eval_every: steps between validation passes on each source's held-out slice (0: only at the end).
+        eval_max_pieces: held-out pieces per source used by a validation pass.
+        save_every: steps between checkpoints (0: only at the end).
+        keep_checkpoints: checkpoints kept on disk (older ones are removed).
+        rope_theta: per-stage RoPE base, by stage name (context extension); stages not named keep
+            the model's own.
+        pack_lookahead: packing window, in global batches; more fills rows better, less keeps the
+            mixture's order closer.
+        peak_tflops: the accelerator's dense peak for MFU (None: known GPUs, none on CPU).
+        seed: model initialization seed.
+    Example:
+        run = Run(name="tiny", mixture="3f2a...", model=Model(config={...}), eval_every=50)
+    """
+
+    name: str = "run"
+    mixture: str
+    registry: str | None = None
+    model: Model
+    deepspeed: DeepSpeed = Field(default_factory=DeepSpeed)
+    optimizer: Optimizer = Field(default_factory=Optimizer)
+    schedule: Schedule = Field(default_factory=Schedule)
+    eval_every: int = Field(0, ge=0)  # 0: validation only at the end of the run
+    eval_max_pieces: int = Field(64, ge=1)
+    save_every: int = Field(0, ge=0)  # 0: checkpoint only at the end of the run
+    keep_checkpoints: int = Field(2, ge=1)
+    rope_theta: dict[str, float] = Field(default_factory=dict)
+    pack_lookahead: float = Field(2.0, ge=1.0, le=16.0)
+    peak_tflops: float | None = Field(None, gt=0)
+    seed: int = 0
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not _NAME.match(v):
+            raise ValueError(f"{v!r}: use letters, digits, '.', '_' or '-' (it names a directory)")
+        return v
+
+    @field_validator("rope_theta")
+    @classmethod
+    def _positive_theta(cls, v: dict[str, float]) -> dict[str, float]:
+        for stage, theta in v.items():
+            if theta <= 0:
+                raise ValueError(f"stage {stage!r}: must be > 0, got {theta}")
+        return v
+
+    def check_against(self, stage_names: list[str]) -> None:
+        """Refuse stage names the mixture does not have (rope_theta keys, WSD decay stages)."""
+        known = ", ".join(stage_names)
+        for field, names in (("rope_theta", list(self.rope_theta)),
+                             ("schedule.decay_stages", list(self.schedule.decay_stages or []))):
+            for n in names:
+                if n not in stage_names:
+                    raise SpecError(f"run.{field}: unknown stage {n!r}; the mixture's stages are: {known}")
+        decay = sorted(stage_names.index(n) for n in (self.schedule.decay_stages or []))
+        if decay and decay != list(range(decay[0], decay[-1] + 1)):
+            raise SpecError("run.schedule.decay_stages: the decay stages must follow each other in the mixture")
