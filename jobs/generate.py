@@ -70,8 +70,8 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
         walks=walks, seed=seed, backend=backend_spec, master=master, partitions=partitions, cache=cache,
         use_cache=not no_cache, emit_calls=emit_calls, progress=True))
     console.print(stats.table(f"forge generate {graph.name}"))
-    console.print(stats.line())
-    console.print(f"wrote {out} (manifest {manifest.id})")
+    console.print(stats.line(), soft_wrap=True)
+    console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)
 
 
 if __name__ == "__main__":
