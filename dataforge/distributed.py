@@ -30,7 +30,7 @@ KINDS = ("record", "dropped", "quarantined", "call")
 
 def plan_rows(plans: list[WalkPlan], seeds: list[Struct]) -> list[str]:
     by_id = {seed_id_of(s): s.model_dump_json() for s in seeds}
-    return [json.dumps({"id": p.id, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
+    return [json.dumps({"id": p.id, "key": p.key, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
                         "seed": by_id[p.seed_id]}) for p in plans]
 
 
@@ -45,7 +45,7 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             loads = backend_loads()
             backend = backend_for(backend_spec)
             seeds = {r["seed_id"]: graph.source.model_validate_json(r["seed"]) for r in raw}
-            plans = [WalkPlan(r["id"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
+            plans = [WalkPlan(r["id"], r["key"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
             engine = Engine(graph, backend, seed=seed, cache=CallCache(cache_root) if cache_root else None,
                             emit_calls=emit_calls, round_size=round_size)
             result = engine.run(list(seeds.values()), plans)

@@ -24,7 +24,7 @@ from dataforge.core.manifest import Manifest
 from dataforge.core.records import CHAT_DDL, TEXT_DDL
 from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
-from dataforge.spec import load_generate_spec, resolve_seeds
+from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
 from dataforge.walk import plan_walks
 
@@ -80,13 +80,14 @@ def _parents(spec_seeds: Any, base: Path) -> list[str]:
     return []
 
 
-def run_generate(spec_path: str | Path, out: str | Path, opts: GenerateOptions) -> tuple[Manifest, RunStats]:
+def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: GenerateOptions
+                 ) -> tuple[Manifest, RunStats]:
     """Run a generation spec end to end and commit `out`; returns its manifest and the run's statistics."""
     from dataforge.cache import CallCache
     from dataforge.core.spark import get_spark
     from dataforge.distributed import run_partitions
 
-    spec = load_generate_spec(spec_path)
+    spec = spec_path if isinstance(spec_path, GenerateSpec) else load_generate_spec(spec_path)
     graph = spec.graph
     backend_spec = opts.backend or spec.backend or BackendSpec()
     seeds = resolve_seeds(spec.seeds, graph, base=spec.path.parent, backend_spec=backend_spec)

@@ -59,12 +59,14 @@ def test_one_backend_per_executor_process_not_per_partition(one_partition):
     root, _, _ = one_partition
     fresh = BackendSpec(batch_size=3)  # a spec no worker has built yet
     m, stats = run_generate(SPEC, root / "p6", GenerateOptions(partitions=6, cache=str(root / "cache1"),
-                                                               backend=fresh))
+                                                               backend=fresh, emit_calls=True))
     executors = m.extra["executors"]
     assert sum(e["partitions"] for e in executors.values()) == 6
     assert len(executors) < 6  # Python workers are reused across partitions...
     assert all(e["backend_loads"] == 1 for e in executors.values())  # ...and build the backend once each
     assert m.extra["backend_instances"] == len(executors)
+    calls = read_table(root / "p6" / "calls").to_pylist()  # --emit-calls: each LLM call as an SFT record
+    assert len(calls) == 2 * m.counts["records"] and calls[0]["messages"][-1]["role"] == "assistant"
 
 
 def test_cli_rerun_makes_zero_llm_calls_and_same_bytes(one_partition, capsys):
