@@ -1,13 +1,29 @@
 """Spark curation: datatrove filters at cluster scale, dedup, classifiers, decontamination, and a
 ledger that accounts for every input record.
 
-    from curation import ExactDedup, MinHashDedup, run_pipeline
-    from datatrove.pipeline.filters import GopherQualityFilter
-    pipeline = [ExactDedup(), MinHashDedup(threshold=0.8), GopherQualityFilter()]
+    from datatrove.pipeline.filters import C4QualityFilter, GopherQualityFilter
+    from curation import ExactDedup, MinHashDedup
+    pipeline = [ExactDedup(), MinHashDedup(threshold=0.8), GopherQualityFilter(), C4QualityFilter()]
+
+Run it with `forge curate pipeline.py --input PATH --out DIR` (or `spark-submit jobs/curate.py ...`).
 """
 
+from curation.classifiers.quality import QualityClassifier
+from curation.classifiers.train import train_classifier
+from curation.corpus import make_web_corpus, web_demo_path
+from curation.decontaminate import Decontaminate
+from curation.dedup.exact import ExactDedup
+from curation.dedup.minhash import MinHashDedup
+from curation.dedup.semantic import SemanticDedup
+from curation.filters.language import LanguageFilter
+from curation.filters.repetition import RepetitionFilter
 from curation.pipeline import Pipeline, as_pipeline
+from curation.report import print_funnel, save_funnel_png
 from curation.runner import CurateResult, run_pipeline
 from curation.steps.base import DatasetStep, Doc, RecordStep, Step
 
-__all__ = ["CurateResult", "DatasetStep", "Doc", "Pipeline", "RecordStep", "Step", "as_pipeline", "run_pipeline"]
+__all__ = [
+    "CurateResult", "DatasetStep", "Decontaminate", "Doc", "ExactDedup", "LanguageFilter", "MinHashDedup",
+    "Pipeline", "QualityClassifier", "RecordStep", "RepetitionFilter", "SemanticDedup", "Step", "as_pipeline",
+    "make_web_corpus", "print_funnel", "run_pipeline", "save_funnel_png", "train_classifier", "web_demo_path",
+]

@@ -71,13 +71,19 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
     kept = _with_input(live, files)
     ledger_parts = [
         read_q.select("input", "id", "source", F.lit("read").alias("step"), F.lit("quarantined").alias("decision"),
-                      "reason", null.alias("cluster_id")),
+                      "reason", null.alias("cluster_id"), "kind"),
         kept.select("input", "id", "source", null.alias("step"), F.lit("kept").alias("decision"),
-                    null.alias("reason"), null.alias("cluster_id")),
-        *[s.select(*LEDGER_COLUMNS) for s in staged],
+                    null.alias("reason"), null.alias("cluster_id"), "kind"),
+        *[s.select(*LEDGER_COLUMNS, "kind") for s in staged],
     ]
     ledger = ctx.checkpoint(_union(ledger_parts), "ledger")
-    write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",))
+    # one small job for every count the funnel and manifest need
+    rows, kinds = [], {}
+    for r in ledger.groupBy("step", "decision", "reason", "kind").count().collect():
+        rows.append((r["step"], r["decision"], r["reason"], r["count"]))
+        if r["decision"] == "kept":
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + r["count"]
+    write_parquet(ledger.select(*LEDGER_COLUMNS), tmp / "ledger", num_files=n_side, key=("input",))
 
     record_cols = ["input", "id", "source", "kind", "text", "messages", "chat_template_kwargs", "metadata"]
     if pipeline.keep_dropped:
@@ -92,7 +98,6 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
                                          F.to_json(F.struct(*record_cols[1:])).cast("binary").alias("raw")))
     write_parquet(_union(quarantine_parts), tmp / "quarantine", num_files=n_side, key=("input",))
 
-    kinds = {r["kind"]: r["count"] for r in live.groupBy("kind").count().collect()}
     text_cols = ["id", "text", "source", "metadata"]
     chat_cols = ["id", "messages", "source", "metadata", "chat_template_kwargs"]
     if set(kinds) <= {"text"}:
@@ -105,11 +110,9 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
         write_parquet(live.filter("kind = 'chat'").select(*chat_cols), tmp / "data" / "chat", num_files=n_data,
                       key=("id", "source", "metadata"))
 
-    rows = [(r["step"], r["decision"], r["reason"], r["count"])
-            for r in ledger.groupBy("step", "decision", "reason").count().collect()]
     funnel = funnel_from_counts(rows, pipeline.step_names())
     totals = {d: sum(c for _, dd, _, c in rows if dd == d) for d in ("kept", "dropped", "quarantined")}
-    blank = numbered.filter("status = 'blank'").count()
+    blank = ctx.blank_lines
     counts = {"input": sum(totals.values()), **totals, "records": totals["kept"], "blank_lines": blank,
               "by_kind": dict(sorted(kinds.items()))}
     shutil.rmtree(ctx.scratch, ignore_errors=True)  # scratch is not part of the dataset

@@ -10,6 +10,7 @@ that looks complete and a rerun produces the same bytes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +35,20 @@ class RunContext:
     spark: Any
     scratch: Path
     partitions: int
+    blank_lines: int = 0
     _n: int = 0
 
-    def checkpoint(self, df, name: str):
-        """Write `df` to scratch Parquet and read it back: cuts lineage, so upstream never reruns."""
+    def checkpoint(self, df, name: str, local: bool = False):
+        """Write `df` to scratch Parquet and read it back: cuts lineage, so upstream never reruns.
+
+        `local=True` keeps it in executor storage instead (small, short-lived frames such as the
+        edge lists of connected-component rounds).
+        """
+        if local:
+            return df.localCheckpoint(eager=True)
         self._n += 1
         path = self.scratch / f"{self._n:03d}-{name}"
-        df.write.mode("overwrite").parquet(path.as_uri())
+        df.coalesce(self.partitions).write.mode("overwrite").parquet(path.as_uri())
         return self.spark.read.parquet(path.as_uri())
 
 
@@ -66,18 +74,20 @@ def _stages(pipeline: Pipeline) -> list[tuple[str, list[tuple[str, Any]]]]:
     return stages
 
 
-def _line_numbers(spark, parsed):
+def _line_numbers(ctx, parsed):
     """Turn (file, split, index-in-split) into true line numbers and the ordered `_node` key."""
     from pyspark.sql import functions as F
 
-    counts = (parsed.groupBy("file_index", "block").agg(F.max("idx").alias("n"))
+    counts = (parsed.groupBy("file_index", "block")
+              .agg(F.max("idx").alias("n"), F.sum(F.when(F.col("status") == "blank", 1).otherwise(0)).alias("blank"))
               .collect())
+    ctx.blank_lines = sum(int(r["blank"]) for r in counts)
     offsets, running = [], {}
     for r in sorted(counts, key=lambda r: (r["file_index"], r["block"])):
         start = running.get(r["file_index"], 0)
         offsets.append((r["file_index"], r["block"], start))
         running[r["file_index"]] = start + r["n"] + 1
-    table = spark.createDataFrame(offsets or [(0, 0, 0)], "file_index int, block long, offset long")
+    table = ctx.spark.createDataFrame(offsets or [(0, 0, 0)], "file_index int, block long, offset long")
     # Parquet rows come with their row index and a single block, so the same formula serves both.
     df = parsed.join(F.broadcast(table), ["file_index", "block"], "left")
     df = df.withColumn("line", (F.coalesce(F.col("offset"), F.lit(0)) + F.col("idx") + 1).cast("long"))
@@ -100,7 +110,7 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     raw = reduce(lambda a, b: a.unionByName(b), frames)
     parsed = raw.mapInArrow(make_parser(relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
     parsed = ctx.checkpoint(parsed, "parsed")
-    return ctx.checkpoint(_line_numbers(spark, parsed), "numbered")
+    return ctx.checkpoint(_line_numbers(ctx, parsed), "numbered")
 
 
 def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
@@ -138,7 +148,9 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
                 for inp in resolved for r in (inp.relpath(u) for u in inp.files)]
     for step in pipeline.steps:
         step.prepare(spark) if not is_datatrove_step(step) else None
-    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    # Small inputs get few partitions (task overhead dominates); large ones up to the shuffle setting.
+    total = sum(i.total_bytes for i in resolved)
+    partitions = max(2, min(int(spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(total / (16 << 20))))
     stages = _stages(pipeline)
     with atomic_dir(out) as tmp:
         ctx = RunContext(spark, tmp / "_work", partitions)

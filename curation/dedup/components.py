@@ -58,7 +58,7 @@ def connected_components(ctx, edges, a: str = "a", b: str = "b"):
     e = ctx.checkpoint(_norm(edges, a, b), "cc-edges")
     before = _fingerprint(e)
     for _ in range(MAX_ROUNDS):
-        e = ctx.checkpoint(_small_star(ctx.checkpoint(_large_star(e), "cc-large")), "cc-small")
+        e = ctx.checkpoint(_small_star(_large_star(e)), "cc-round", local=True)
         after = _fingerprint(e)
         if after == before:
             break
