@@ -91,6 +91,8 @@ def train_classifier_cmd(
 
 
 if __name__ == "__main__":
+    # `spark-submit jobs/curate.py` puts jobs/ first on sys.path; make the checkout importable too.
+    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
     from jobs.cli import main
 
     sys.exit(main(["curate", *sys.argv[1:]]))

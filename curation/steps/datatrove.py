@@ -34,6 +34,10 @@ def _jsonable(v: Any) -> Any:
         return v
     if isinstance(v, set | frozenset):
         v = sorted(v, key=repr)
+    if isinstance(v, list | tuple) and v and all(isinstance(x, str) for x in v):
+        # datatrove builds some of these from sets (FineWeb's stop_chars), so their order changes with
+        # PYTHONHASHSEED; sorted, the manifest (and its id) is the same in every process
+        v = sorted(v)
     if isinstance(v, list | tuple):
         out = [_jsonable(x) for x in v]
         return _NOPE if any(x is _NOPE for x in out) else out
