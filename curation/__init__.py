@@ -17,13 +17,14 @@ from curation.dedup.minhash import MinHashDedup
 from curation.dedup.semantic import SemanticDedup
 from curation.filters.language import LanguageFilter
 from curation.filters.repetition import RepetitionFilter
+from curation.judge import LLMJudgeFilter
 from curation.pipeline import Pipeline, as_pipeline
 from curation.report import print_funnel, save_funnel_png
 from curation.runner import CurateResult, run_pipeline
-from curation.steps.base import DatasetStep, Doc, RecordStep, Step
+from curation.steps.base import DatasetStep, Doc, Quarantine, RecordStep, Step
 
 __all__ = [
-    "CurateResult", "DatasetStep", "Decontaminate", "Doc", "ExactDedup", "LanguageFilter", "MinHashDedup",
-    "Pipeline", "QualityClassifier", "RecordStep", "RepetitionFilter", "SemanticDedup", "Step", "as_pipeline",
+    "CurateResult", "DatasetStep", "Decontaminate", "Doc", "ExactDedup", "LLMJudgeFilter", "LanguageFilter",
+    "MinHashDedup", "Pipeline", "QualityClassifier", "Quarantine", "RecordStep", "RepetitionFilter", "SemanticDedup", "Step", "as_pipeline",
     "make_web_corpus", "print_funnel", "run_pipeline", "save_funnel_png", "train_classifier", "web_demo_path",
 ]

@@ -47,6 +47,13 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+class Quarantine(str):
+    """A verdict that quarantines rather than drops (the step could not judge the record).
+
+    Example: `return Quarantine("judge_unparseable")` from `judge`.
+    """
+
+
 class Step(BaseModel):
     """Base of this package's steps: a pydantic model whose fields are its configuration.
 
@@ -74,7 +81,8 @@ class Step(BaseModel):
 class RecordStep(Step):
     """Judges records one by one. Subclasses implement `judge` (or `judge_batch` for batched models).
 
-    `judge` returns None to keep the record or a short snake_case reason to drop it; it may rewrite
+    `judge` returns None to keep the record, a short snake_case reason to drop it, or a `Quarantine`
+    reason when it could not judge it; it may rewrite
     `doc.text` or add `doc.metadata` keys. `open` runs once per partition before the first record.
     """
 

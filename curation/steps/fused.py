@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from dataforge.core.hashing import canonical_json
-from curation.steps.base import Doc
+from curation.steps.base import Doc, Quarantine
 
 WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "text", "messages", "chat_template_kwargs",
                 "metadata"]
@@ -24,14 +24,16 @@ STAGED_DDL = WORK_DDL + ", step string, decision string, reason string, cluster_
 
 def _judge(step: Any, docs: list[Doc]) -> list[tuple[str, str] | None]:
     """(decision, reason) per doc, or None to keep; falls back to one-by-one when a batch raises."""
+    def verdict(r):
+        return None if r is None else ("quarantined" if isinstance(r, Quarantine) else "dropped", str(r))
+
     try:
-        return [None if r is None else ("dropped", r) for r in step.judge_batch(docs)]
+        return [verdict(r) for r in step.judge_batch(docs)]
     except Exception:  # noqa: BLE001 - isolate the record that fails, keep the rest of the batch
         out: list[tuple[str, str] | None] = []
         for d in docs:
             try:
-                r = step.judge_batch([d])[0]
-                out.append(None if r is None else ("dropped", r))
+                out.append(verdict(step.judge_batch([d])[0]))
             except Exception:  # noqa: BLE001
                 out.append(("quarantined", "step_error"))
         return out
