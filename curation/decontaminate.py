@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 from pydantic import Field, PrivateAttr
 
-from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import sha256_file
 from curation.steps.base import Doc, RecordStep
 from curation.text import TokenHasher, ngram_hashes, words
+from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import sha256_file
 
 
 def _strings(obj: Any, fields: list[str] | None) -> list[str]:

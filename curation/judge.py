@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr
 
-from dataforge.core.hashing import stable_hash
 from curation.steps.base import Doc, Quarantine, RecordStep
+from dataforge.core.hashing import stable_hash
 
 
 def _structs():

@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dataforge.core.errors import SpecError
 from curation.readers import MAX_DOC_BYTES
 from curation.steps.base import DatasetStep, RecordStep, config_of
+from dataforge.core.errors import SpecError
 
 
 class Pipeline(BaseModel):

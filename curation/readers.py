@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from curation.steps.base import chat_text
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json, sha256_bytes, text_id
 from dataforge.core.manifest import MANIFEST, Manifest
 from dataforge.core.records import ROLES
-from curation.steps.base import chat_text
 
 JSONL_EXT = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".ndjson")
 PARQUET_EXT = (".parquet",)
@@ -44,6 +44,7 @@ class InputSet:
     files: list[str]
     sizes: list[int]
     parents: list[str] = field(default_factory=list)
+    is_file: bool = False
 
     @property
     def total_bytes(self) -> int:
@@ -52,6 +53,12 @@ class InputSet:
     def relpath(self, uri: str) -> str:
         rel = uri[len(self.root):].lstrip("/") if uri.startswith(self.root) else uri
         return unquote(rel) or unquote(uri.rsplit("/", 1)[-1])
+
+    def display(self, uri: str, several: bool) -> str:
+        """How the ledger names a file: relative to the input, prefixed by the input when there are several."""
+        if not several:
+            return self.relpath(uri)
+        return self.path if self.is_file else f"{self.path.rstrip('/')}/{self.relpath(uri)}"
 
 
 def _format_of(name: str) -> str | None:
@@ -69,26 +76,27 @@ def resolve_input(spark, path: str, fmt: str | None = None) -> InputSet:
     if local is not None:
         if not local.exists():
             raise ForgeError(f"--input {path}: no such file or directory")
+        given = str(local.absolute())
         if (local / MANIFEST).is_file():  # an engine dataset: read its records, keep its id as parent
             parents.append(Manifest.read(local).id)
             if (local / "data").is_dir():
                 local = local / "data"
         path_for_fs = str(local.absolute())
     else:
-        path_for_fs = path
+        given = path_for_fs = path
     jvm = spark.sparkContext._jvm
     hpath = jvm.org.apache.hadoop.fs.Path(path_for_fs)
     try:
         fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
         if not fs.exists(hpath):
             raise ForgeError(f"--input {path}: no such file or directory")
-        root = fs.makeQualified(hpath).toString()
+        root = fs.makeQualified(jvm.org.apache.hadoop.fs.Path(given)).toString()
         found = []
         it = fs.listFiles(hpath, True)
         while it.hasNext():
             st = it.next()
             uri = st.getPath().toString()
-            parts = uri[len(root):].split("/") if uri != root else [st.getPath().getName()]
+            parts = uri[len(root):].split("/") if uri != root else [st.getPath().getName()]  # hidden/_SUCCESS
             if any(p.startswith((".", "_")) for p in parts if p):
                 continue
             found.append((uri, int(st.getLen())))
@@ -96,7 +104,8 @@ def resolve_input(spark, path: str, fmt: str | None = None) -> InputSet:
         raise
     except Exception as e:  # py4j errors carry a Java stack; one line is enough for the user
         raise ForgeError(f"--input {path}: cannot list ({str(e).splitlines()[0]})") from e
-    if fs.getFileStatus(hpath).isFile():
+    is_file = bool(fs.getFileStatus(hpath).isFile())
+    if is_file:
         root = root.rsplit("/", 1)[0]
     kinds = {_format_of(u) for u, _ in found} - {None}
     if fmt is None:
@@ -109,7 +118,7 @@ def resolve_input(spark, path: str, fmt: str | None = None) -> InputSet:
     if not files:
         raise ForgeError(f"--input {path}: no {fmt} files found")
     return InputSet(path=path, fmt=fmt, root=root, files=[u for u, _ in files], sizes=[s for _, s in files],
-                    parents=parents)
+                    parents=parents, is_file=is_file)
 
 
 def raw_frame(spark, inputs: InputSet):
@@ -123,7 +132,7 @@ def raw_frame(spark, inputs: InputSet):
         return df.select(lookup[F.col("_metadata.file_path")].alias("file_index"),
                          F.col("_metadata.file_block_start").alias("block"),
                          F.lit(-1).cast("long").alias("idx"), F.col("value").cast("binary").alias("value"))
-    df = spark.read.parquet(*inputs.files)
+    df = spark.read.option("mergeSchema", "true").parquet(*inputs.files)  # text + chat parts
     return df.select(lookup[F.col("_metadata.file_path")].alias("file_index"), F.lit(0).cast("long").alias("block"),
                      F.col("_metadata.row_index").alias("idx"),
                      F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).cast("binary").alias("value"))

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dataforge.core.commit import atomic_dir
-from dataforge.core.manifest import Manifest
 from curation.ledger import finish_outputs
 from curation.pipeline import Pipeline
 from curation.readers import LINE_BITS, PARSED_DDL, InputSet, make_parser, raw_frame, resolve_input
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
+from dataforge.core.commit import atomic_dir
+from dataforge.core.manifest import Manifest
 
 Progress = Callable[[str], None]
 
@@ -144,8 +144,7 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
     spark = spark or get_spark()
     out = Path(out).absolute()
     resolved = [resolve_input(spark, p, fmt) for p in inputs]
-    relpaths = [r if len(resolved) == 1 else f"{inp.path.rstrip('/')}/{r}" if inp.path != inp.files[0] else inp.path
-                for inp in resolved for r in (inp.relpath(u) for u in inp.files)]
+    relpaths = [inp.display(u, len(resolved) > 1) for inp in resolved for u in inp.files]
     for step in pipeline.steps:
         step.prepare(spark) if not is_datatrove_step(step) else None
     # Small inputs get few partitions (task overhead dominates); large ones up to the shuffle setting.

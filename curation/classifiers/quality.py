@@ -7,11 +7,11 @@ from typing import Any
 
 from pydantic import Field, PrivateAttr
 
-from dataforge.core.errors import ForgeError
 from curation.classifiers.train import MODEL_FILE, features
 from curation.filters.language import load_fasttext
 from curation.steps.base import Doc, RecordStep
 from curation.steps.files import fetch_file, pin_file, ship_file
+from dataforge.core.errors import ForgeError
 
 
 class QualityClassifier(RecordStep):

@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from curation.text import words
 from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
 from dataforge.core.manifest import Manifest
-from curation.text import words
 
 MODEL_FILE = "model.bin"
 EOS = "</s>"  # fastText appends this token to every line; it needs a vector like any word

@@ -10,8 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from dataforge.core.errors import SpecError
 from curation.steps.base import Doc, snake
+from dataforge.core.errors import SpecError
 
 _SKIP_ATTRS = {"stats", "exclusion_writer"}
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dataforge.core.hashing import canonical_json
 from curation.steps.base import Doc, Quarantine
+from dataforge.core.hashing import canonical_json
 
 WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "text", "messages", "chat_template_kwargs",
                 "metadata"]

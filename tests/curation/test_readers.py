@@ -15,6 +15,8 @@ from dataforge.core.hashing import canonical_json, text_id
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"},
         {"role": "assistant", "content": "The capital of France is Paris."}]
+CHAT2 = [{"role": "user", "content": "Name a primary colour."},
+         {"role": "assistant", "content": "Red is a primary colour."}]
 BIG = json.dumps({"text": "word " * 4_200_000}).encode()  # a 21 MB document
 
 LINES = [
@@ -28,7 +30,8 @@ LINES = [
     ({"text": ["a", "list"]}, "text_not_string"),
     (BIG, "too_large"),
     ("", None),  # a blank line is not a record
-    ({"messages": CHAT, "id": "chat-1"}, "kept"),
+    ({"messages": CHAT, "id": "chat-1"}, "dup_pair"),
+    ({"messages": CHAT2, "id": "chat-2", "chat_template_kwargs": {"enable_thinking": False}}, "kept"),
     ({"messages": "not a list"}, "bad_messages"),
     ({"messages": [{"role": "robot", "content": "x"}]}, "bad_messages"),
     ('{"text": "lone \\ud800 surrogate"}', "bad_unicode"),
@@ -36,7 +39,7 @@ LINES = [
     ({"id": {"nested": 1}, "text": "an id that is an object"}, "bad_id"),
     ({"text": "No id here, so a content hash is used.", "lang": "en"}, "kept"),
     ({"id": 7, "text": "An integer id becomes a string."}, "kept"),
-    ({"text": "\n\n".join(m["content"] for m in CHAT)}, "exact_dup"),  # same text as the chat record
+    ({"text": "\n\n".join(m["content"] for m in CHAT)}, "dup_pair"),  # same text as the chat record
 ]
 
 
@@ -46,7 +49,7 @@ def test_parse_record_reasons():
         got = parse_record(raw, "f.jsonl", max_bytes=10_000_000)
         if want is None:
             assert got is None
-        elif want in ("kept", "exact_dup"):
+        elif want in ("kept", "dup_pair"):
             assert got["status"] == "ok", line
         else:
             assert got["status"] == "quarantined" and got["reason"] == want, (line, got and got["reason"])
@@ -75,17 +78,17 @@ def test_every_malformed_input_class_is_quarantined_with_its_reason(malformed_ru
         row = ledger[key]
         if want == "kept":
             assert row["decision"] == "kept", row
-        elif want == "exact_dup":
-            assert (row["decision"], row["step"], row["reason"]) == ("dropped", "ExactDedup", "exact_dup")
+        elif want == "dup_pair":  # one of the two survives (see the chat test)
+            assert row["decision"] == "kept" or (row["step"], row["reason"]) == ("ExactDedup", "exact_dup")
         else:
             assert (row["decision"], row["step"], row["reason"]) == ("quarantined", "read", want)
             assert quarantine[key]["raw"] == raw_lines[n - 1]  # kept byte for byte, 21 MB included
-    assert len(quarantine) == sum(1 for _, w in LINES if w not in (None, "kept", "exact_dup"))
+    assert len(quarantine) == sum(1 for _, w in LINES if w not in (None, "kept", "dup_pair"))
 
 
 def test_ids_are_kept_and_content_hashed_only_when_absent(malformed_run, rows):
     result, _ = malformed_run
-    data = {r["id"]: r for r in rows(result.out / "data" / "text")}
+    data = {r["id"]: r for r in rows(result.out / "data") if "text" in r}
     assert "ok-1" in data and "7" in data
     hashed = text_id("No id here, so a content hash is used.")
     assert hashed in data
@@ -100,9 +103,9 @@ def test_chat_records_are_judged_by_their_message_contents(malformed_run, rows):
     ids = sorted(["chat-1", text_id("\n\n".join(m["content"] for m in CHAT))])
     dup = [r for r in rows(result.out / "ledger") if r["reason"] == "exact_dup"]
     assert [(d["id"], d["cluster_id"]) for d in dup] == [(ids[1], ids[0])]
-    if ids[0] == "chat-1":
-        chat = rows(result.out / "data" / "chat")
-        assert [r["id"] for r in chat] == ["chat-1"] and chat[0]["messages"] == CHAT
+    chat = {r["id"]: r for r in rows(result.out / "data" / "chat")}  # text and chat kept side by side
+    assert chat["chat-2"]["messages"] == CHAT2 and chat["chat-2"]["chat_template_kwargs"] == {"enable_thinking": False}
+    assert ("chat-1" in chat) == (ids[0] == "chat-1")
 
 
 def test_parquet_input_and_engine_dataset_parents(spark, tmp_path, web_run, rows):
@@ -112,12 +115,16 @@ def test_parquet_input_and_engine_dataset_parents(spark, tmp_path, web_run, rows
     r = run_pipeline(Pipeline(steps=[]), [str(tmp_path / "in.parquet")], tmp_path / "out", spark=spark)
     ledger = {x["input"]: x for x in rows(r.out / "ledger")}
     assert ledger["in.parquet:2"]["reason"] == "no_text" and ledger["in.parquet:3"]["id"] == "p3"
-    # an engine dataset as input: its records are read and its manifest id becomes the parent
-    again = run_pipeline(Pipeline(steps=[]), [str(web_run.out)], tmp_path / "again", spark=spark)
+    # an engine dataset plus a JSONL file: the dataset's manifest id becomes the parent, and the ledger
+    # names each line by its input
+    again = run_pipeline(Pipeline(steps=[]), [str(web_run.out), str(tmp_path / "in.parquet")],
+                         tmp_path / "again", spark=spark)
     assert again.manifest.parents == [web_run.manifest.id]
-    assert again.manifest.counts["kept"] == web_run.manifest.counts["kept"]
-    assert canonical_json(sorted(x["id"] for x in rows(again.out / "data"))) == \
-        canonical_json(sorted(x["id"] for x in rows(web_run.out / "data")))
+    assert again.manifest.counts["kept"] == web_run.manifest.counts["kept"] + 2
+    ids = sorted(x["id"] for x in rows(again.out / "data"))
+    assert canonical_json(ids) == canonical_json(sorted([*(x["id"] for x in rows(web_run.out / "data")), "p1", "p3"]))
+    inputs = {x["input"] for x in rows(again.out / "ledger")}
+    assert f"{tmp_path / 'in.parquet'}:2" in inputs and f"{web_run.out}/data/part-00000.parquet:1" in inputs
 
 
 def test_missing_input_is_a_one_line_error(spark, tmp_path):

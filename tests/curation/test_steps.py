@@ -6,8 +6,16 @@ import json
 
 import pytest
 
-from curation import (Decontaminate, LanguageFilter, Pipeline, QualityClassifier, RepetitionFilter, SemanticDedup,
-                      run_pipeline, train_classifier)
+from curation import (
+    Decontaminate,
+    LanguageFilter,
+    Pipeline,
+    QualityClassifier,
+    RepetitionFilter,
+    SemanticDedup,
+    run_pipeline,
+    train_classifier,
+)
 from curation.filters.repetition import longest_repeat
 from curation.text import TokenHasher, words
 from dataforge.core.hashing import sha256_file
