@@ -26,7 +26,6 @@ MAX_DOC_BYTES = 10_000_000  # larger documents are quarantined as too_large
 LINE_BITS = 40  # _node = file_index << 40 | line: unique, ordered like the input
 RESERVED = ("id", "text", "messages", "source", "metadata", "chat_template_kwargs")
 
-RAW_DDL = "file_index int, block long, idx long, value binary"
 PARSED_DDL = (
     "file_index int, block long, idx long, id string, source string, kind string, text string, "
     "messages array<struct<role:string,content:string>>, chat_template_kwargs struct<enable_thinking:boolean>, "
@@ -114,27 +113,30 @@ def resolve_input(spark, path: str, fmt: str | None = None) -> InputSet:
         if not kinds:
             raise ForgeError(f"--input {path}: no .jsonl/.json(.gz) or .parquet files found")
         fmt = kinds.pop()
-    files = sorted((u, s) for u, s in found if _format_of(u) == fmt or (len(found) == 1 and fmt))
+    files = sorted(f for f in found if _format_of(f[0]) == fmt or (len(found) == 1 and fmt))
     if not files:
         raise ForgeError(f"--input {path}: no {fmt} files found")
-    return InputSet(path=path, fmt=fmt, root=root, files=[u for u, _ in files], sizes=[s for _, s in files],
+    return InputSet(path=path, fmt=fmt, root=root, files=[f[0] for f in files], sizes=[f[1] for f in files],
                     parents=parents, is_file=is_file)
 
 
+def file_key(uri: str) -> str:
+    """One spelling per file: Hadoop lists `file:/a b`, Spark reports `file:/a%20b` or `file:///a%20b`."""
+    u = unquote(uri)
+    return "file:/" + u[len("file:///"):] if u.startswith("file:///") else u
+
+
 def raw_frame(spark, inputs: InputSet):
-    """One row per line (JSONL) or row (Parquet): file_index, block, idx-in-block placeholder, bytes."""
+    """One row per line (JSONL) or row (Parquet): file path, split start, index placeholder, bytes."""
     from pyspark.sql import functions as F
 
-    index = {u: i for i, u in enumerate(inputs.files)}
-    lookup = F.create_map(*[x for u, i in index.items() for x in (F.lit(u), F.lit(i))])
+    path = F.col("_metadata.file_path").alias("file_path")
     if inputs.fmt == "jsonl":
         df = spark.read.text(inputs.files)
-        return df.select(lookup[F.col("_metadata.file_path")].alias("file_index"),
-                         F.col("_metadata.file_block_start").alias("block"),
+        return df.select(path, F.col("_metadata.file_block_start").alias("block"),
                          F.lit(-1).cast("long").alias("idx"), F.col("value").cast("binary").alias("value"))
     df = spark.read.option("mergeSchema", "true").parquet(*inputs.files)  # text + chat parts
-    return df.select(lookup[F.col("_metadata.file_path")].alias("file_index"), F.lit(0).cast("long").alias("block"),
-                     F.col("_metadata.row_index").alias("idx"),
+    return df.select(path, F.lit(0).cast("long").alias("block"), F.col("_metadata.row_index").alias("idx"),
                      F.to_json(F.struct(*[F.col(f"`{c}`") for c in df.columns])).cast("binary").alias("value"))
 
 
@@ -223,8 +225,11 @@ def parse_record(raw: bytes, default_source: str, text_field: str = "text",
             "chat_template_kwargs": ctk, "metadata": meta, "status": "ok", "reason": None, "raw": None}
 
 
-def make_parser(relpaths: list[str], text_field: str, max_bytes: int):
-    """The mapInArrow function that parses raw lines; numbers lines within each Spark split."""
+def make_parser(files: dict[str, int], relpaths: list[str], text_field: str, max_bytes: int):
+    """The mapInArrow function that parses raw lines; numbers lines within each Spark split.
+
+    `files` maps `file_key(uri)` to the file's index in `relpaths`.
+    """
 
     def parse(batches):
         import pyarrow as pa
@@ -234,7 +239,8 @@ def make_parser(relpaths: list[str], text_field: str, max_bytes: int):
         for batch in batches:
             cols = batch.to_pydict()
             rows = []
-            for f, b, idx, raw in zip(cols["file_index"], cols["block"], cols["idx"], cols["value"], strict=True):
+            for path, b, idx, raw in zip(cols["file_path"], cols["block"], cols["idx"], cols["value"], strict=True):
+                f = files[file_key(path)]
                 if idx < 0:  # JSONL: lines of a split arrive in order
                     idx = counters.get((f, b), 0)
                     counters[(f, b)] = idx + 1

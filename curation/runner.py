@@ -97,18 +97,11 @@ def _line_numbers(ctx, parsed):
 def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths: list[str]):
     from functools import reduce
 
-    spark = ctx.spark
-    frames, base = [], 0
-    for inp in inputs:
-        raw = raw_frame(spark, inp)
-        if base:
-            from pyspark.sql import functions as F
+    from curation.readers import file_key
 
-            raw = raw.withColumn("file_index", F.col("file_index") + F.lit(base))
-        frames.append(raw)
-        base += len(inp.files)
-    raw = reduce(lambda a, b: a.unionByName(b), frames)
-    parsed = raw.mapInArrow(make_parser(relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
+    files = {file_key(u): i for i, u in enumerate(u for inp in inputs for u in inp.files)}
+    raw = reduce(lambda a, b: a.unionByName(b), [raw_frame(ctx.spark, inp) for inp in inputs])
+    parsed = raw.mapInArrow(make_parser(files, relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
     parsed = ctx.checkpoint(parsed, "parsed")
     return ctx.checkpoint(_line_numbers(ctx, parsed), "numbered")
 
