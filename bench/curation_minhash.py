@@ -1,6 +1,6 @@
 """Benchmark: MinHash dedup quality against exact Jaccard, and throughput against datasketch.
 
-    python bench/curation_minhash.py [--docs 20000] [--words 200]
+    python bench/curation_minhash.py [--docs 100000] [--words 200]
 
 The corpus has random documents plus planted near-duplicates whose exact Jaccard similarity (word
 5-gram shingles) spreads from about 0.6 to 1.0. Both methods use the same shingling and 128
@@ -18,6 +18,9 @@ import random
 import tempfile
 import time
 from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 NGRAM, PERM, THRESHOLD = 5, 128, 0.8
 
@@ -42,11 +45,11 @@ def make_corpus(n_docs: int, n_words: int, seed: int = 0) -> tuple[list[tuple[st
     return docs, planted
 
 
-def shingles(text: str) -> set[str]:
-    from curation.text import words
+def shingle_sets(texts: list[str]) -> list[set[str]]:
+    """Word 5-gram shingles, with the same word splitting as MinHashDedup (`curation.text.word_lists`)."""
+    from curation.text import word_lists
 
-    w = words(text)
-    return {" ".join(w[i:i + NGRAM]) for i in range(max(1, len(w) - NGRAM + 1))}
+    return [{" ".join(w[i:i + NGRAM]) for i in range(max(1, len(w) - NGRAM + 1))} for w in word_lists(texts)]
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -59,11 +62,13 @@ def run_datasketch(docs):
     t = time.perf_counter()
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=PERM)
     sigs = {}
-    for rid, text in docs:
-        m = MinHash(num_perm=PERM)
-        m.update_batch([s.encode("utf-8") for s in shingles(text)])
-        lsh.insert(rid, m)
-        sigs[rid] = m
+    for start in range(0, len(docs), 1000):
+        batch = docs[start:start + 1000]
+        for (rid, _), sh in zip(batch, shingle_sets([t for _, t in batch]), strict=True):
+            m = MinHash(num_perm=PERM)
+            m.update_batch([s.encode("utf-8") for s in sh])
+            lsh.insert(rid, m)
+            sigs[rid] = m
     pairs = set()
     for rid, m in sigs.items():
         for other in lsh.query(m):
@@ -79,11 +84,17 @@ def run_ours(docs, cores: int, work: Path):
     from dataforge.core.spark import get_spark
 
     spark = get_spark(f"local[{cores}]", app_name="bench-curation-minhash")
-    rows = [(i + 1, 0, i + 1, rid, "bench", "text", text, None, None, "{}") for i, (rid, text) in enumerate(docs)]
-    parts = max(2, cores * 2)
-    df = spark.createDataFrame(rows, WORK_DDL).repartition(parts)
-    ctx = RunContext(spark, work / "scratch", parts)
-    df = ctx.checkpoint(df, "input")  # the corpus as the runner hands it over: Parquet on disk
+    # the corpus as the runner hands it to a dataset step: work columns, in Parquet on disk
+    n = len(docs)
+    table = pa.table({"_node": pa.array(range(1, n + 1), pa.int64()), "file_index": pa.array([0] * n, pa.int32()),
+                      "line": pa.array(range(1, n + 1), pa.int64()), "id": [r for r, _ in docs],
+                      "source": ["bench"] * n, "kind": ["text"] * n, "text": [t for _, t in docs]})
+    chunk = -(-n // (cores * 4))
+    (work / "input").mkdir(parents=True)
+    for i in range(0, n, chunk):
+        pq.write_table(table.slice(i, chunk), work / "input" / f"part-{i:08d}.parquet")
+    df = spark.read.schema(WORK_DDL).parquet(str(work / "input"))
+    ctx = RunContext(spark, work / "scratch", cores * 4)
     spark.range(10).count()
     step = MinHashDedup(threshold=THRESHOLD, ngram=NGRAM, num_perm=PERM)
     t = time.perf_counter()
@@ -104,7 +115,7 @@ def quality(pairs, truth_pairs, sets) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--docs", type=int, default=100000)
     ap.add_argument("--words", type=int, default=200)
     a = ap.parse_args()
     docs, planted = make_corpus(a.docs, a.words)
@@ -112,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         t_ours, ours, n_drops = run_ours(docs, 1, Path(d))
     t_ds, theirs = run_datasketch(docs)
-    sets = {rid: shingles(t) for rid, t in docs}
+    sets = dict(zip([r for r, _ in docs], shingle_sets([t for _, t in docs]), strict=True))
     # truth: every pair at or above the threshold among the planted pairs and all pairs either method
     # reported (unplanted random documents share no 5-gram, so no other pair can qualify)
     candidates = set(planted) | ours | theirs

@@ -1,7 +1,8 @@
 """MinHash near-duplicate removal: signatures, LSH banding, verification and components, in Spark.
 
-Signatures are computed per Arrow batch with numpy (word n-gram shingles hashed once per distinct word;
-one multiply-shift hash per permutation, min-reduced per document). Every band of every document
+Signatures are computed per Arrow batch with numpy: words split in Arrow, each distinct word hashed
+once, word n-gram shingles combined vectorized, and one-permutation MinHash with optimal
+densification (one hash per shingle instead of one per shingle and permutation). Every band of every document
 becomes a row (band, bucket key, node); buckets are found with a groupBy, candidate pairs are checked
 against the threshold (exact Jaccard of the shingle sets by default), and clusters are the connected
 components of the verified pairs (`curation.dedup.components`).
@@ -15,9 +16,9 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from curation.steps.base import DatasetStep
-from curation.text import TokenHasher, ngram_hashes, splitmix64, to_signed, words
+from curation.text import TokenHasher, batch_ngram_hashes, batch_token_hashes, splitmix64, to_signed
 
-_MAX_CELLS = 1 << 22  # permutations x shingles per numpy chunk (32 MiB of uint64)
+_EMPTY = np.uint32(0xFFFFFFFF)
 
 
 def choose_bands(threshold: float, num_perm: int, recall: float = 0.98) -> tuple[int, int]:
@@ -46,40 +47,53 @@ class MinHasher:
     """
 
     def __init__(self, num_perm: int = 128, ngram: int = 5, seed: int = 1):
-        rng = np.random.default_rng(seed)
-        self.a = rng.integers(1, 2**63, num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-        self.b = rng.integers(0, 2**63, num_perm, dtype=np.uint64)
+        self.salt = splitmix64(np.array([seed], dtype=np.uint64))[0]
         self.num_perm, self.ngram = num_perm, ngram
         self.hasher = TokenHasher()
 
+    def shingle_batch(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes of all documents, concatenated; document offsets)."""
+        th, offsets = batch_token_hashes(texts, self.hasher)
+        return batch_ngram_hashes(th, offsets, self.ngram)
+
     def shingles(self, text: str) -> np.ndarray:
         """Unique uint64 shingle hashes of one document."""
-        return np.unique(ngram_hashes(self.hasher.hashes(words(text)), self.ngram))
+        return np.unique(self.shingle_batch([text])[0])
 
-    def signatures(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(signatures uint32 of shape (n, num_perm), mask of documents that had any word)."""
-        sh = [ngram_hashes(self.hasher.hashes(words(t)), self.ngram) for t in texts]
-        return self.signatures_of(sh)
+    def signatures(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures uint32 of shape (n, num_perm), mask of documents that had any word).
 
-    def signatures_of(self, shingle_sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        n = len(shingle_sets)
-        sig = np.full((n, self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        has = np.array([len(s) > 0 for s in shingle_sets], dtype=bool)
-        idx = np.flatnonzero(has)
-        start = 0
-        while start < len(idx):  # chunks of documents whose shingles fit the cell budget
-            stop, cells = start, 0
-            while stop < len(idx) and (cells == 0 or cells + len(shingle_sets[idx[stop]]) * self.num_perm <= _MAX_CELLS):
-                cells += len(shingle_sets[idx[stop]]) * self.num_perm
-                stop += 1
-            chunk = [shingle_sets[i] for i in idx[start:stop]]
-            flat = np.concatenate(chunk)
-            offsets = np.cumsum([0] + [len(c) for c in chunk[:-1]])
+        One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): each shingle's
+        hash picks one of `num_perm` bins and the bin keeps its minimum, so a document costs
+        O(shingles + num_perm) instead of O(shingles * num_perm); an empty bin borrows the value of the
+        bin that a fixed probe sequence reaches first. Two documents agree on a bin with probability
+        equal to their Jaccard similarity, as with `num_perm` independent permutations.
+        """
+        flat, off = self.shingle_batch(texts)
+        n, k = len(off) - 1, self.num_perm
+        sig = np.full((n, k), _EMPTY, dtype=np.uint32)
+        has = np.diff(off) > 0
+        if len(flat):
+            h = splitmix64(flat ^ self.salt)
             with np.errstate(over="ignore"):
-                h = (self.a[:, None] * flat[None, :] + self.b[:, None]) >> np.uint64(32)
-            sig[idx[start:stop]] = np.minimum.reduceat(h.astype(np.uint32), offsets, axis=1).T
-            start = stop
+                bins = ((h & np.uint64(0xFFFFFFFF)) * np.uint64(k)) >> np.uint64(32)
+            doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(off))
+            np.minimum.at(sig.reshape(-1), doc * k + bins.astype(np.int64), (h >> np.uint64(32)).astype(np.uint32))
+        filled = sig != _EMPTY
+        d, b = np.nonzero(~filled & has[:, None])
+        attempt = 0
+        while len(d):  # densify: probe bins in a fixed per-bin order until a filled one
+            attempt += 1
+            j = self._probe(b, attempt)
+            ok = filled[d, j]
+            sig[d[ok], b[ok]] = sig[d[ok], j[ok]]
+            d, b = d[~ok], b[~ok]
         return sig, has
+
+    def _probe(self, bins: np.ndarray, attempt: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            x = splitmix64(bins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(attempt) + self.salt)
+            return (((x & np.uint64(0xFFFFFFFF)) * np.uint64(self.num_perm)) >> np.uint64(32)).astype(np.int64)
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -132,78 +146,86 @@ class MinHashDedup(DatasetStep):
             raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         return self
 
-    def _signature_mapper(self):
+    def _band_mapper(self):
+        """mapInArrow: one row (node, band, bucket key) per band of every document with words."""
         num_perm, ngram, seed, bands, rows = self.num_perm, self.ngram, self.seed, self.bands, self.rows
 
         def run(batches):
             import pyarrow as pa
 
             hasher = MinHasher(num_perm, ngram, seed)
+            band_ids = np.arange(bands, dtype=np.int32)
             for batch in batches:
                 nodes = batch.column("_node").to_numpy()
-                sig, has = hasher.signatures(batch.column("text").to_pylist())
+                sig, has = hasher.signatures(batch.column("text"))
                 keys = band_keys(sig[has], bands, rows)
-                sig_i = sig[has].view(np.int32)
                 yield pa.RecordBatch.from_pydict({
-                    "_node": pa.array(nodes[has], pa.int64()),
-                    "sig": pa.array(list(sig_i), pa.list_(pa.int32())),
-                    "keys": pa.array(list(to_signed(keys)), pa.list_(pa.int64())),
+                    "_node": pa.array(np.repeat(nodes[has], bands), pa.int64()),
+                    "band": pa.array(np.tile(band_ids, int(has.sum())), pa.int32()),
+                    "key": pa.array(to_signed(keys.reshape(-1)), pa.int64()),
                 })
 
         return run
 
     def candidate_edges(self, ctx, df):
-        """Candidate pairs (a, b) from LSH buckets, plus the signature frame."""
+        """Candidate pairs (a, b): documents sharing a bucket in any band."""
+        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        sigs = ctx.checkpoint(df.select("_node", "text").mapInArrow(
-            self._signature_mapper(), "_node long, sig array<int>, keys array<long>"), "minhash-sig")
-        rows = sigs.select("_node", F.posexplode("keys").alias("band", "key"))
-        buckets = rows.groupBy("band", "key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("first"))
-        buckets = buckets.filter("n > 1")
-        members = rows.join(buckets, ["band", "key"])
+        # 20 bytes per band and document: small next to the text, and computed once
+        rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
+                                                                    "_node long, band int, key long"), "minhash-bands")
+        w = Window.partitionBy("band", "key")
+        members = (rows.withColumn("n", F.count(F.lit(1)).over(w)).withColumn("first", F.min("_node").over(w))
+                   .filter("n > 1"))
         small = (members.filter(F.col("n") <= self.max_bucket_pairs).groupBy("band", "key")
                  .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
         pairs = small.select(F.explode(F.expr(
             "flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), y -> named_struct('a', x, 'b', y))))"
         )).alias("p")).select("p.a", "p.b")
+        # floods of copies: link each member to the bucket's smallest node instead of all pairs
         star = (members.filter(F.col("n") > self.max_bucket_pairs).filter(F.col("_node") != F.col("first"))
                 .select(F.col("_node").alias("a"), F.col("first").alias("b")))
-        return pairs.unionByName(star).distinct(), sigs
+        return pairs.unionByName(star).distinct()
+
+    def _candidate_features(self, ctx, df, nodes):
+        """Shingle sets (exact) or signatures of the candidate documents only."""
+        from pyspark.sql import functions as F
+
+        ngram, num_perm, seed, exact = self.ngram, self.num_perm, self.seed, self.verify == "exact"
+
+        def run(batches):
+            import pyarrow as pa
+
+            hasher = MinHasher(num_perm, ngram, seed)
+            for batch in batches:
+                if exact:
+                    flat, off = hasher.shingle_batch(batch.column("text"))
+                    feats = [to_signed(np.unique(flat[off[i]:off[i + 1]])) for i in range(len(off) - 1)]
+                else:
+                    feats = list(hasher.signatures(batch.column("text"))[0].astype(np.int64))
+                yield pa.RecordBatch.from_pydict({"_node": batch.column("_node"),
+                                                  "f": pa.array([list(f) for f in feats], pa.list_(pa.int64()))})
+
+        return ctx.checkpoint(df.select("_node", "text").join(F.broadcast(nodes), "_node").mapInArrow(
+            run, "_node long, f array<long>"), "minhash-features")
 
     def verified_edges(self, ctx, df):
         """Pairs (a, b) judged duplicates, after verification."""
         from pyspark.sql import functions as F
 
-        edges, sigs = self.candidate_edges(ctx, df)
-        edges = ctx.checkpoint(edges, "minhash-candidates")
+        edges = ctx.checkpoint(self.candidate_edges(ctx, df), "minhash-candidates")
         if self.verify == "none":
             return edges
-        if self.verify == "signature":
-            s = sigs.select("_node", "sig")
-            j = (edges.join(s.withColumnRenamed("_node", "a").withColumnRenamed("sig", "sa"), "a")
-                 .join(s.withColumnRenamed("_node", "b").withColumnRenamed("sig", "sb"), "b"))
-            agree = F.expr("size(filter(zip_with(sa, sb, (x, y) -> x = y), z -> z))")
-            return j.filter(agree >= F.lit(self.threshold * self.num_perm)).select("a", "b")
         nodes = edges.select(F.col("a").alias("_node")).unionByName(edges.select(F.col("b").alias("_node"))).distinct()
-        ngram = self.ngram
-
-        def shingle_sets(batches):
-            import pyarrow as pa
-
-            hasher = TokenHasher()
-            for batch in batches:
-                sets = [to_signed(np.unique(ngram_hashes(hasher.hashes(words(t)), ngram)))
-                        for t in batch.column("text").to_pylist()]
-                yield pa.RecordBatch.from_pydict({"_node": batch.column("_node"),
-                                                  "sh": pa.array([list(s) for s in sets], pa.list_(pa.int64()))})
-
-        sets = ctx.checkpoint(df.select("_node", "text").join(nodes, "_node").mapInArrow(
-            shingle_sets, "_node long, sh array<long>"), "minhash-sets")
-        j = (edges.join(sets.withColumnRenamed("_node", "a").withColumnRenamed("sh", "sa"), "a")
-             .join(sets.withColumnRenamed("_node", "b").withColumnRenamed("sh", "sb"), "b"))
-        inter = F.size(F.array_intersect("sa", "sb"))
-        union = F.size("sa") + F.size("sb") - inter
+        feats = self._candidate_features(ctx, df, nodes)
+        j = (edges.join(feats.withColumnRenamed("_node", "a").withColumnRenamed("f", "fa"), "a")
+             .join(feats.withColumnRenamed("_node", "b").withColumnRenamed("f", "fb"), "b"))
+        if self.verify == "signature":
+            agree = F.expr("size(filter(zip_with(fa, fb, (x, y) -> x = y), z -> z))")
+            return j.filter(agree >= F.lit(self.threshold * self.num_perm)).select("a", "b")
+        inter = F.size(F.array_intersect("fa", "fb"))
+        union = F.size("fa") + F.size("fb") - inter
         return j.filter(inter >= F.lit(self.threshold) * union).select("a", "b")
 
     def drops(self, ctx, df):

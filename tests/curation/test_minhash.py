@@ -92,3 +92,11 @@ def test_minhash_survivors_independent_of_partitions(spark, tmp_path):
     dropped = {ids[n]: cluster for n, _, cluster in results[0]}
     # each planted group keeps its smallest id (the base "bNNN" sorts first) and drops the two copies
     assert dropped == {f"{p}{i:03d}": f"b{i:03d}" for i in truth for p in ("e", "n")}
+
+
+def test_connected_components_of_pairs_and_stars_skip_the_rounds(spark, tmp_path):
+    ctx = RunContext(spark, tmp_path / "scratch", 2)
+    edges = [(2, 1), (3, 1), (9, 5), (20, 7)]  # already stars around each component's smallest node
+    df = spark.createDataFrame(edges, "a long, b long")
+    got = {r["node"]: r["component"] for r in connected_components(ctx, df).collect()}
+    assert got == {1: 1, 2: 1, 3: 1, 5: 5, 9: 5, 7: 7, 20: 7}
