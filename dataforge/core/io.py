@@ -35,7 +35,23 @@ def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str
         os.replace(part, dest)
         written.append(dest)
     shutil.rmtree(staging, ignore_errors=True)
+    if written:  # on executors: the files can be large, and Spark wrote them from there anyway
+        paths = [str(p) for p in written]
+        df.sparkSession.sparkContext.parallelize(paths, len(paths)).foreach(canonical_parquet)
     return written
+
+
+def canonical_parquet(path: str) -> None:
+    """Rewrite a Parquet file with pyarrow, in place.
+
+    parquet-mr lists each column's encodings in hash-set order, which differs from one JVM to the
+    next, so Spark's files are byte-stable only within one JVM; a pyarrow rewrite of the same rows is
+    byte-stable everywhere (a local run and a spark-submit run give the same bytes).
+    """
+    table = pq.read_table(path)
+    tmp = f"{path}.canonical"
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
 
 
 def write_table(rows: Iterable[dict[str, Any]], path: str | Path, schema: pa.Schema) -> Path:

@@ -1,0 +1,1 @@
+"""Document classifiers: the fastText quality classifier (train and apply)."""

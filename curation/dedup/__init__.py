@@ -1,0 +1,1 @@
+"""Deduplication steps: exact (normalized content hash), MinHash LSH, and semantic (embeddings)."""

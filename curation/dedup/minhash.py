@@ -1,0 +1,234 @@
+"""MinHash near-duplicate removal: signatures, LSH banding, verification and components, in Spark.
+
+Signatures are computed per Arrow batch with numpy: words split in Arrow, each distinct word hashed
+once, word n-gram shingles combined vectorized, and one-permutation MinHash with optimal
+densification (one hash per shingle instead of one per shingle and permutation). Every band of every document
+becomes a row (band, bucket key, node); buckets are found with a groupBy, candidate pairs are checked
+against the threshold (exact Jaccard of the shingle sets by default), and clusters are the connected
+components of the verified pairs (`curation.dedup.components`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from curation.steps.base import DatasetStep
+from curation.text import TokenHasher, batch_ngram_hashes, batch_token_hashes, splitmix64, to_signed
+
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+def choose_bands(threshold: float, num_perm: int, recall: float = 0.98) -> tuple[int, int]:
+    """(bands, rows): the longest bands that still make a pair at `threshold` a candidate with
+    probability >= `recall` (candidates are verified afterwards, so missed pairs cost more than extras).
+    """
+    best = (num_perm, 1)
+    for r in range(1, num_perm + 1):
+        b = num_perm // r
+        if b < 1:
+            break
+        if 1 - (1 - threshold**r) ** b >= recall:
+            best = (b, r)
+    return best
+
+
+class MinHasher:
+    """Word n-gram MinHash signatures, vectorized over a batch of documents.
+
+    Args:
+        num_perm: signature length.
+        ngram: words per shingle (a document shorter than that is one shingle).
+        seed: picks the hash functions; the same seed gives the same signatures everywhere.
+    Example:
+        sig = MinHasher(128, 5).signatures(["a b c d e f", "a b c d e g"])  # (2, 128) uint32
+    """
+
+    def __init__(self, num_perm: int = 128, ngram: int = 5, seed: int = 1):
+        self.salt = splitmix64(np.array([seed], dtype=np.uint64))[0]
+        self.num_perm, self.ngram = num_perm, ngram
+        self.hasher = TokenHasher()
+
+    def shingle_batch(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(shingle hashes of all documents, concatenated; document offsets)."""
+        th, offsets = batch_token_hashes(texts, self.hasher)
+        return batch_ngram_hashes(th, offsets, self.ngram)
+
+    def shingles(self, text: str) -> np.ndarray:
+        """Unique uint64 shingle hashes of one document."""
+        return np.unique(self.shingle_batch([text])[0])
+
+    def signatures(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(signatures uint32 of shape (n, num_perm), mask of documents that had any word).
+
+        One-permutation MinHash with optimal densification (Shrivastava, ICML 2017): each shingle's
+        hash picks one of `num_perm` bins and the bin keeps its minimum, so a document costs
+        O(shingles + num_perm) instead of O(shingles * num_perm); an empty bin borrows the value of the
+        bin that a fixed probe sequence reaches first. Two documents agree on a bin with probability
+        equal to their Jaccard similarity, as with `num_perm` independent permutations.
+        """
+        flat, off = self.shingle_batch(texts)
+        n, k = len(off) - 1, self.num_perm
+        sig = np.full((n, k), _EMPTY, dtype=np.uint32)
+        has = np.diff(off) > 0
+        if len(flat):
+            h = splitmix64(flat ^ self.salt)
+            with np.errstate(over="ignore"):
+                bins = ((h & np.uint64(0xFFFFFFFF)) * np.uint64(k)) >> np.uint64(32)
+            doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(off))
+            np.minimum.at(sig.reshape(-1), doc * k + bins.astype(np.int64), (h >> np.uint64(32)).astype(np.uint32))
+        filled = sig != _EMPTY
+        d, b = np.nonzero(~filled & has[:, None])
+        attempt = 0
+        while len(d):  # densify: probe bins in a fixed per-bin order until a filled one
+            attempt += 1
+            j = self._probe(b, attempt)
+            ok = filled[d, j]
+            sig[d[ok], b[ok]] = sig[d[ok], j[ok]]
+            d, b = d[~ok], b[~ok]
+        return sig, has
+
+    def _probe(self, bins: np.ndarray, attempt: int) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            x = splitmix64(bins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(attempt) + self.salt)
+            return (((x & np.uint64(0xFFFFFFFF)) * np.uint64(self.num_perm)) >> np.uint64(32)).astype(np.int64)
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64 bucket keys: a hash of each band's rows and the band's index."""
+    n = sig.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    s = sig.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(bands):
+            acc = np.full(n, np.uint64(j) * np.uint64(0x9E3779B97F4A7C15), dtype=np.uint64)
+            for t in range(rows):
+                acc = splitmix64(acc ^ s[:, j * rows + t])
+            keys[:, j] = acc
+    return keys
+
+
+class MinHashDedup(DatasetStep):
+    """Drop near-duplicates: documents whose word n-gram Jaccard similarity reaches `threshold`.
+
+    Args:
+        threshold: Jaccard similarity at which two documents are duplicates.
+        ngram: words per shingle.
+        num_perm: MinHash signature length.
+        bands, rows: LSH banding (bands * rows <= num_perm); chosen from threshold when None.
+        verify: check candidate pairs by "exact" Jaccard of shingle sets, by "signature" agreement,
+            or "none" (every bucket collision is a duplicate).
+        max_bucket_pairs: buckets up to this size are checked pairwise; larger ones (floods of copies)
+            link each member to the bucket's smallest node.
+        seed: picks the hash functions.
+    Example:
+        MinHashDedup(threshold=0.8, ngram=5, num_perm=128)
+    """
+
+    threshold: float = Field(0.8, gt=0, le=1)
+    ngram: int = Field(5, ge=1)
+    num_perm: int = Field(128, ge=8, le=1024)
+    bands: int | None = Field(None, ge=1)
+    rows: int | None = Field(None, ge=1)
+    verify: Literal["exact", "signature", "none"] = "exact"
+    max_bucket_pairs: int = Field(64, ge=2)
+    seed: int = 1
+
+    @model_validator(mode="after")
+    def _banding(self):
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("give both bands and rows, or neither")
+        if self.bands is None:
+            self.bands, self.rows = choose_bands(self.threshold, self.num_perm)
+        if self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+    def _band_mapper(self):
+        """mapInArrow: one row (node, band, bucket key) per band of every document with words."""
+        num_perm, ngram, seed, bands, rows = self.num_perm, self.ngram, self.seed, self.bands, self.rows
+
+        def run(batches):
+            import pyarrow as pa
+
+            hasher = MinHasher(num_perm, ngram, seed)
+            band_ids = np.arange(bands, dtype=np.int32)
+            for batch in batches:
+                nodes = batch.column("_node").to_numpy()
+                sig, has = hasher.signatures(batch.column("text"))
+                keys = band_keys(sig[has], bands, rows)
+                yield pa.RecordBatch.from_pydict({
+                    "_node": pa.array(np.repeat(nodes[has], bands), pa.int64()),
+                    "band": pa.array(np.tile(band_ids, int(has.sum())), pa.int32()),
+                    "key": pa.array(to_signed(keys.reshape(-1)), pa.int64()),
+                })
+
+        return run
+
+    def candidate_edges(self, ctx, df):
+        """Candidate pairs (a, b): documents sharing a bucket in any band."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        # 20 bytes per band and document: small next to the text, and computed once
+        rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
+                                                                    "_node long, band int, key long"), "minhash-bands")
+        w = Window.partitionBy("band", "key")
+        members = (rows.withColumn("n", F.count(F.lit(1)).over(w)).withColumn("first", F.min("_node").over(w))
+                   .filter("n > 1"))
+        small = (members.filter(F.col("n") <= self.max_bucket_pairs).groupBy("band", "key")
+                 .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
+        pairs = small.select(F.explode(F.expr(
+            "flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), y -> named_struct('a', x, 'b', y))))"
+        )).alias("p")).select("p.a", "p.b")
+        # floods of copies: link each member to the bucket's smallest node instead of all pairs
+        star = (members.filter(F.col("n") > self.max_bucket_pairs).filter(F.col("_node") != F.col("first"))
+                .select(F.col("_node").alias("a"), F.col("first").alias("b")))
+        return pairs.unionByName(star).distinct()
+
+    def _candidate_features(self, ctx, df, nodes):
+        """Shingle sets (exact) or signatures of the candidate documents only."""
+        from pyspark.sql import functions as F
+
+        ngram, num_perm, seed, exact = self.ngram, self.num_perm, self.seed, self.verify == "exact"
+
+        def run(batches):
+            import pyarrow as pa
+
+            hasher = MinHasher(num_perm, ngram, seed)
+            for batch in batches:
+                if exact:
+                    flat, off = hasher.shingle_batch(batch.column("text"))
+                    feats = [to_signed(np.unique(flat[off[i]:off[i + 1]])) for i in range(len(off) - 1)]
+                else:
+                    feats = list(hasher.signatures(batch.column("text"))[0].astype(np.int64))
+                yield pa.RecordBatch.from_pydict({"_node": batch.column("_node"),
+                                                  "f": pa.array([list(f) for f in feats], pa.list_(pa.int64()))})
+
+        return ctx.checkpoint(df.select("_node", "text").join(F.broadcast(nodes), "_node").mapInArrow(
+            run, "_node long, f array<long>"), "minhash-features")
+
+    def verified_edges(self, ctx, df):
+        """Pairs (a, b) judged duplicates, after verification."""
+        from pyspark.sql import functions as F
+
+        edges = ctx.checkpoint(self.candidate_edges(ctx, df), "minhash-candidates")
+        if self.verify == "none":
+            return edges
+        nodes = edges.select(F.col("a").alias("_node")).unionByName(edges.select(F.col("b").alias("_node"))).distinct()
+        feats = self._candidate_features(ctx, df, nodes)
+        j = (edges.join(feats.withColumnRenamed("_node", "a").withColumnRenamed("f", "fa"), "a")
+             .join(feats.withColumnRenamed("_node", "b").withColumnRenamed("f", "fb"), "b"))
+        if self.verify == "signature":
+            agree = F.expr("size(filter(zip_with(fa, fb, (x, y) -> x = y), z -> z))")
+            return j.filter(agree >= F.lit(self.threshold * self.num_perm)).select("a", "b")
+        inter = F.size(F.array_intersect("fa", "fb"))
+        union = F.size("fa") + F.size("fb") - inter
+        return j.filter(inter >= F.lit(self.threshold) * union).select("a", "b")
+
+    def drops(self, ctx, df):
+        from curation.dedup.components import drops_from_edges
+
+        return drops_from_edges(ctx, df, self.verified_edges(ctx, df), "minhash_dup")

@@ -1,0 +1,124 @@
+"""The ledger and the stores beside the data: every input record is accounted for exactly once.
+
+`DIR/ledger/` has one row per input record (`input` = file:line, `id`, `source`, `step`, `decision`
+kept/dropped/quarantined, `reason`, `cluster_id` for dedup drops), so kept + dropped + quarantined
+= input, always. Dropped records are kept whole under `DIR/dropped/` (any decision can be reversed);
+malformed input is kept byte for byte under `DIR/quarantine/`.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from functools import reduce
+from pathlib import Path
+from typing import Any
+
+from dataforge.core.io import write_parquet
+from dataforge.core.manifest import Manifest
+
+LEDGER_COLUMNS = ["input", "id", "source", "step", "decision", "reason", "cluster_id"]
+DATA_BYTES_PER_FILE = 256 << 20
+
+
+def _files_frame(spark, relpaths: list[str]):
+    return spark.createDataFrame(list(enumerate(relpaths)), "file_index int, file string")
+
+
+def _with_input(df, files):
+    from pyspark.sql import functions as F
+
+    return (df.join(F.broadcast(files), "file_index", "left")
+            .withColumn("input", F.concat(F.col("file"), F.lit(":"), F.col("line").cast("string"))))
+
+
+def _union(frames):
+    return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def funnel_from_counts(rows: list[tuple[str | None, str, str | None, int]], step_names: list[str]) -> list[dict]:
+    """Per-step funnel (in, out, dropped by reason) from ledger counts of (step, decision, reason)."""
+    n_in = sum(c for *_, c in rows)
+    funnel = []
+    for name in ["read", *step_names]:
+        reasons: dict[str, int] = {}
+        for step, decision, reason, c in rows:
+            if step == name and decision != "kept":
+                key = reason if decision == "dropped" else f"quarantined:{reason}"
+                reasons[key] = reasons.get(key, 0) + c
+        dropped = sum(reasons.values())
+        funnel.append({"step": name, "in": n_in, "out": n_in - dropped, "dropped": dropped,
+                       "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))})
+        n_in -= dropped
+    return funnel
+
+
+def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], numbered, stage_outs, live) -> tuple[Manifest, list[dict[str, Any]], dict[str, Any]]:
+    """Write data, ledger, dropped and quarantine under `tmp`; return the manifest (not yet written)."""
+    from pyspark.sql import functions as F
+
+    from curation.report import save_funnel_png
+
+    spark = ctx.spark
+    files = _files_frame(spark, relpaths)
+    total_bytes = sum(i.total_bytes for i in inputs)
+    n_data = max(1, math.ceil(total_bytes / DATA_BYTES_PER_FILE))
+    n_side = max(1, math.ceil(total_bytes / (8 * DATA_BYTES_PER_FILE)))
+    null = F.lit(None).cast("string")
+
+    read_q = _with_input(numbered.filter("status = 'quarantined'"), files)
+    staged = [_with_input(s.filter("decision != 'kept'"), files) for s in stage_outs]
+    kept = _with_input(live, files)
+    ledger_parts = [
+        read_q.select("input", "id", "source", F.lit("read").alias("step"), F.lit("quarantined").alias("decision"),
+                      "reason", null.alias("cluster_id"), "kind"),
+        kept.select("input", "id", "source", null.alias("step"), F.lit("kept").alias("decision"),
+                    null.alias("reason"), null.alias("cluster_id"), "kind"),
+        *[s.select(*LEDGER_COLUMNS, "kind") for s in staged],
+    ]
+    ledger = ctx.checkpoint(_union(ledger_parts), "ledger")
+    # one small job for every count the funnel and manifest need
+    rows, kinds = [], {}
+    for r in ledger.groupBy("step", "decision", "reason", "kind").count().collect():
+        rows.append((r["step"], r["decision"], r["reason"], r["count"]))
+        if r["decision"] == "kept":
+            kinds[r["kind"]] = kinds.get(r["kind"], 0) + r["count"]
+    write_parquet(ledger.select(*LEDGER_COLUMNS), tmp / "ledger", num_files=n_side, key=("input",))
+
+    record_cols = ["input", "id", "source", "kind", "text", "messages", "chat_template_kwargs", "metadata"]
+    if pipeline.keep_dropped:
+        dropped = _union([s.filter("decision = 'dropped'").select(*record_cols, "step", "reason", "cluster_id")
+                          for s in staged]) if staged else None
+        if dropped is not None:
+            write_parquet(dropped, tmp / "dropped", num_files=n_side, key=("input",))
+    quarantine_parts = [read_q.select("input", "id", "source", F.lit("read").alias("step"), "reason", "raw")]
+    for s in staged:  # records a step failed on: keep the whole record as JSON bytes
+        q = s.filter("decision = 'quarantined'")
+        quarantine_parts.append(q.select("input", "id", "source", "step", "reason",
+                                         F.to_json(F.struct(*record_cols[1:])).cast("binary").alias("raw")))
+    write_parquet(_union(quarantine_parts), tmp / "quarantine", num_files=n_side, key=("input",))
+
+    text_cols = ["id", "text", "source", "metadata"]
+    chat_cols = ["id", "messages", "source", "metadata", "chat_template_kwargs"]
+    if set(kinds) <= {"text"}:
+        write_parquet(live.select(*text_cols), tmp / "data", num_files=n_data, key=text_cols)
+    elif set(kinds) == {"chat"}:
+        write_parquet(live.select(*chat_cols), tmp / "data", num_files=n_data, key=("id", "source", "metadata"))
+    else:  # both kinds: one schema each, side by side
+        write_parquet(live.filter("kind = 'text'").select(*text_cols), tmp / "data" / "text", num_files=n_data,
+                      key=text_cols)
+        write_parquet(live.filter("kind = 'chat'").select(*chat_cols), tmp / "data" / "chat", num_files=n_data,
+                      key=("id", "source", "metadata"))
+
+    funnel = funnel_from_counts(rows, pipeline.step_names())
+    totals = {d: sum(c for _, dd, _, c in rows if dd == d) for d in ("kept", "dropped", "quarantined")}
+    blank = ctx.blank_lines
+    counts = {"input": sum(totals.values()), **totals, "records": totals["kept"], "blank_lines": blank,
+              "by_kind": dict(sorted(kinds.items()))}
+    shutil.rmtree(ctx.scratch, ignore_errors=True)  # scratch is not part of the dataset
+    save_funnel_png(funnel, tmp / "funnel.png")
+    config = {"inputs": [i.path for i in inputs], "formats": [i.fmt for i in inputs], **pipeline.config()}
+    parents = sorted({p for i in inputs for p in i.parents})
+    manifest = Manifest.build(tmp, "curated", config, parents=parents, counts=counts,
+                              extra={"funnel": funnel, "report": "funnel.png"})
+    return manifest, funnel, {"kinds": kinds}

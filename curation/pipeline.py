@@ -1,0 +1,69 @@
+"""The pipeline spec: `pipeline = [...]` in a Python module, or a `Pipeline` with options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from curation.readers import MAX_DOC_BYTES
+from curation.steps.base import DatasetStep, RecordStep, config_of
+from dataforge.core.errors import SpecError
+
+
+class Pipeline(BaseModel):
+    """An ordered list of steps plus reading options.
+
+    Args:
+        steps: datatrove filters/formatters and `curation` steps, applied in order.
+        text_field: the JSON field holding the document text (chat records use `messages`).
+        keep_dropped: keep dropped records under `DIR/dropped/` so any decision can be reversed.
+        max_doc_bytes: lines longer than this are quarantined as `too_large`.
+    Example:
+        pipeline = Pipeline(steps=[ExactDedup(), GopherQualityFilter()], text_field="content")
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+
+    steps: list[Any]
+    text_field: str = "text"
+    keep_dropped: bool = True
+    max_doc_bytes: int = Field(MAX_DOC_BYTES, gt=0)
+
+    @field_validator("steps")
+    @classmethod
+    def _known_steps(cls, steps: list[Any]) -> list[Any]:
+        from curation.steps.datatrove import is_datatrove_step
+
+        for i, s in enumerate(steps):
+            if not (isinstance(s, RecordStep | DatasetStep) or is_datatrove_step(s)):
+                raise ValueError(f"pipeline[{i}] is a {type(s).__name__}: expected a datatrove filter or "
+                                 "formatter, or a step from `curation`")
+        return steps
+
+    def config(self) -> dict[str, Any]:
+        return {"steps": [config_of(s) for s in self.steps], "text_field": self.text_field,
+                "keep_dropped": self.keep_dropped, "max_doc_bytes": self.max_doc_bytes}
+
+    def step_names(self) -> list[str]:
+        """Unique ledger names: the class name, with #2, #3 ... when a class appears again."""
+        seen: dict[str, int] = {}
+        names = []
+        for s in self.steps:
+            base = type(s).__name__
+            seen[base] = seen.get(base, 0) + 1
+            names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
+        return names
+
+
+def as_pipeline(obj: Any, where: str = "pipeline") -> Pipeline:
+    """Accept `pipeline = [...]` or `pipeline = Pipeline(...)`; one-line SpecError otherwise."""
+    if isinstance(obj, Pipeline):
+        return obj
+    if isinstance(obj, list | tuple):
+        try:
+            return Pipeline(steps=list(obj))
+        except ValueError as e:
+            msg = e.errors()[0]["msg"] if hasattr(e, "errors") else str(e)
+            raise SpecError(f"{where}: {msg.removeprefix('Value error, ')}") from None
+    raise SpecError(f"{where}: `pipeline` is a {type(obj).__name__}; assign a list of steps or a Pipeline")

@@ -1,0 +1,162 @@
+"""The Spark runner: read -> steps -> ledger, dropped store, quarantine, data, report, manifest.
+
+Consecutive record steps run fused in one `mapInArrow` pass (each step object is unpickled and
+opened once per partition); dataset steps (dedup) run as Spark jobs over the records still kept.
+Each stage's result is written to scratch Parquet inside the output's temp directory, which cuts
+Spark's lineage (no step runs twice) and keeps memory flat. Everything lands in a temp sibling of
+`DIR` that is renamed into place after `manifest.json` is written, so a killed run leaves nothing
+that looks complete and a rerun produces the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curation.ledger import finish_outputs
+from curation.pipeline import Pipeline
+from curation.readers import LINE_BITS, PARSED_DDL, InputSet, make_parser, raw_frame, resolve_input
+from curation.steps.base import DatasetStep
+from curation.steps.datatrove import DatatroveStep, is_datatrove_step
+from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
+from dataforge.core.commit import atomic_dir
+from dataforge.core.manifest import Manifest
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunContext:
+    """What dataset steps get from the runner: the session, a scratch dir and checkpointing."""
+
+    spark: Any
+    scratch: Path
+    partitions: int
+    blank_lines: int = 0
+    _n: int = 0
+
+    def checkpoint(self, df, name: str, local: bool = False):
+        """Write `df` to scratch Parquet and read it back: cuts lineage, so upstream never reruns.
+
+        `local=True` keeps it in executor storage instead (small, short-lived frames such as the
+        edge lists of connected-component rounds).
+        """
+        if local:
+            return df.localCheckpoint(eager=True)
+        self._n += 1
+        path = self.scratch / f"{self._n:03d}-{name}"
+        df.coalesce(self.partitions).write.mode("overwrite").parquet(path.as_uri())
+        return self.spark.read.parquet(path.as_uri())
+
+
+@dataclass
+class CurateResult:
+    manifest: Manifest
+    funnel: list[dict[str, Any]]
+    out: Path
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def _stages(pipeline: Pipeline) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Group steps: runs of record steps fuse into one stage; each dataset step is its own stage."""
+    stages: list[tuple[str, list[tuple[str, Any]]]] = []
+    for name, step in zip(pipeline.step_names(), pipeline.steps, strict=True):
+        runnable = DatatroveStep(step) if is_datatrove_step(step) else step
+        if isinstance(runnable, DatasetStep):
+            stages.append(("dataset", [(name, runnable)]))
+        elif stages and stages[-1][0] == "record":
+            stages[-1][1].append((name, runnable))
+        else:
+            stages.append(("record", [(name, runnable)]))
+    return stages
+
+
+def _line_numbers(ctx, parsed):
+    """Turn (file, split, index-in-split) into true line numbers and the ordered `_node` key."""
+    from pyspark.sql import functions as F
+
+    counts = (parsed.groupBy("file_index", "block")
+              .agg(F.max("idx").alias("n"), F.sum(F.when(F.col("status") == "blank", 1).otherwise(0)).alias("blank"))
+              .collect())
+    ctx.blank_lines = sum(int(r["blank"]) for r in counts)
+    offsets, running = [], {}
+    for r in sorted(counts, key=lambda r: (r["file_index"], r["block"])):
+        start = running.get(r["file_index"], 0)
+        offsets.append((r["file_index"], r["block"], start))
+        running[r["file_index"]] = start + r["n"] + 1
+    table = ctx.spark.createDataFrame(offsets or [(0, 0, 0)], "file_index int, block long, offset long")
+    # Parquet rows come with their row index and a single block, so the same formula serves both.
+    df = parsed.join(F.broadcast(table), ["file_index", "block"], "left")
+    df = df.withColumn("line", (F.coalesce(F.col("offset"), F.lit(0)) + F.col("idx") + 1).cast("long"))
+    return df.withColumn("_node", F.shiftleft(F.col("file_index").cast("long"), LINE_BITS) + F.col("line"))
+
+
+def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths: list[str]):
+    from functools import reduce
+
+    from curation.readers import file_key
+
+    files = {file_key(u): i for i, u in enumerate(u for inp in inputs for u in inp.files)}
+    raw = reduce(lambda a, b: a.unionByName(b), [raw_frame(ctx.spark, inp) for inp in inputs])
+    parsed = raw.mapInArrow(make_parser(files, relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
+    parsed = ctx.checkpoint(parsed, "parsed")
+    return ctx.checkpoint(_line_numbers(ctx, parsed), "numbered")
+
+
+def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
+    from pyspark.sql import functions as F
+
+    if kind == "record":
+        out = live.mapInArrow(fused_mapper(steps), STAGED_DDL)
+    else:
+        name, step = steps[0]
+        drops = step.drops(ctx, live).select("_node", "reason", "cluster_id")
+        out = (live.join(drops, "_node", "left")
+               .withColumn("decision", F.when(F.col("reason").isNull(), "kept").otherwise("dropped"))
+               .withColumn("step", F.when(F.col("reason").isNull(), None).otherwise(F.lit(name))))
+    out = out.select(*WORK_COLUMNS, "step", "decision", "reason", "cluster_id")
+    return ctx.checkpoint(out, "-".join(n.replace("#", "_") for n, _ in steps)[:80])
+
+
+def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=None, fmt: str | None = None,
+                 progress: Progress | None = None) -> CurateResult:
+    """Curate `inputs` into the dataset directory `out` (atomically, with ledger and manifest).
+
+    Args:
+        pipeline: the steps and options (see `curation.Pipeline`).
+        inputs: JSONL/Parquet files or directories, engine dataset dirs, or any Spark-readable URI.
+        out: the output dataset directory (a local or shared-mount path).
+        fmt: force "jsonl" or "parquet" instead of detecting from file names.
+    """
+    from dataforge.core.spark import get_spark
+
+    say = progress or (lambda _msg: None)
+    spark = spark or get_spark()
+    out = Path(out).absolute()
+    resolved = [resolve_input(spark, p, fmt) for p in inputs]
+    relpaths = [inp.display(u, len(resolved) > 1) for inp in resolved for u in inp.files]
+    for step in pipeline.steps:
+        step.prepare(spark) if not is_datatrove_step(step) else None
+    # Small inputs get few partitions (task overhead dominates); large ones up to the shuffle setting.
+    total = sum(i.total_bytes for i in resolved)
+    partitions = max(2, min(int(spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(total / (16 << 20))))
+    stages = _stages(pipeline)
+    with atomic_dir(out) as tmp:
+        ctx = RunContext(spark, tmp / "_work", partitions)
+        say("read")
+        numbered = _read(ctx, pipeline, resolved, relpaths)
+        live = numbered.filter("status = 'ok'").select(*WORK_COLUMNS)
+        stage_outs = []
+        for kind, steps in stages:
+            say(", ".join(n for n, _ in steps))
+            staged = _run_stage(ctx, kind, steps, live)
+            stage_outs.append(staged)
+            live = staged.filter("decision = 'kept'").select(*WORK_COLUMNS)
+        say("write")
+        manifest, funnel, stats = finish_outputs(ctx, tmp, pipeline, resolved, relpaths, numbered, stage_outs,
+                                                 live)
+        manifest.write(tmp)
+    return CurateResult(manifest=manifest, funnel=funnel, out=out, stats=stats)

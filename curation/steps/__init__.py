@@ -1,0 +1,1 @@
+"""Step shapes (record and dataset steps) and the datatrove adapter."""

@@ -1,0 +1,94 @@
+"""The fused record pass: a run of record steps applied to each Arrow batch, inside `mapInArrow`.
+
+Each task unpickles the step objects once and calls `open()` once per step, so models and tables are
+loaded once per partition. Records flow through the steps in order, as in a datatrove pipeline, and
+stop at the first step that drops them. A step that raises on a record quarantines that record
+(`step_error`) instead of failing the job.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from curation.steps.base import Doc, Quarantine
+from dataforge.core.hashing import canonical_json
+
+WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "text", "messages", "chat_template_kwargs",
+                "metadata"]
+WORK_DDL = ("_node long, file_index int, line long, id string, source string, kind string, text string, "
+            "messages array<struct<role:string,content:string>>, chat_template_kwargs struct<enable_thinking:boolean>, "
+            "metadata string")
+STAGED_DDL = WORK_DDL + ", step string, decision string, reason string, cluster_id string"
+
+
+def _judge(step: Any, docs: list[Doc]) -> list[tuple[str, str] | None]:
+    """(decision, reason) per doc, or None to keep; falls back to one-by-one when a batch raises."""
+    def verdict(r):
+        return None if r is None else ("quarantined" if isinstance(r, Quarantine) else "dropped", str(r))
+
+    try:
+        return [verdict(r) for r in step.judge_batch(docs)]
+    except Exception:  # noqa: BLE001 - isolate the record that fails, keep the rest of the batch
+        out: list[tuple[str, str] | None] = []
+        for d in docs:
+            try:
+                out.append(verdict(step.judge_batch([d])[0]))
+            except Exception:  # noqa: BLE001
+                out.append(("quarantined", "step_error"))
+        return out
+
+
+def fused_mapper(steps: list[tuple[str, Any]]):
+    """The function given to `mapInArrow` for a run of record steps."""
+
+    def run(batches):
+        import pyarrow as pa
+
+        for _, step in steps:
+            step.open()
+        schema = None
+        for batch in batches:
+            rows = batch.to_pylist()
+            docs = [Doc(id=r["id"], text=r["text"], source=r["source"] or "",
+                        metadata=json.loads(r["metadata"]) if r["metadata"] else {},
+                        messages=[dict(m) for m in r["messages"]] if r["kind"] == "chat" else None) for r in rows]
+            verdict: list[tuple[str, str, str] | None] = [None] * len(rows)
+            alive = list(range(len(rows)))
+            for name, step in steps:
+                if not alive:
+                    break
+                results = _judge(step, [docs[i] for i in alive])
+                nxt = []
+                for i, res in zip(alive, results, strict=True):
+                    if res is None:
+                        nxt.append(i)
+                    else:
+                        verdict[i] = (name, *res)
+                alive = nxt
+            out = []
+            for r, d, v in zip(rows, docs, verdict, strict=True):
+                if v is None:
+                    r.update(text=d.text, messages=d.messages, metadata=canonical_json(d.metadata), step=None,
+                             decision="kept", reason=None, cluster_id=None)
+                else:
+                    r.update(step=v[0], decision=v[1], reason=v[2], cluster_id=None)
+                out.append(r)
+            if schema is None:
+                schema = _staged_schema()
+            yield pa.RecordBatch.from_pylist(out, schema=schema)
+
+    return run
+
+
+def _staged_schema():
+    import pyarrow as pa
+
+    from curation.readers import _parsed_schema
+
+    p = _parsed_schema()
+    return pa.schema([
+        ("_node", pa.int64()), ("file_index", pa.int32()), ("line", pa.int64()), p.field("id"), p.field("source"),
+        p.field("kind"), p.field("text"), p.field("messages"), p.field("chat_template_kwargs"), p.field("metadata"),
+        ("step", pa.string()), ("decision", pa.string()), ("reason", pa.string()), ("cluster_id", pa.string()),
+    ])

@@ -1,0 +1,172 @@
+"""Text normalization, tokenization and hashing shared by dedup, decontamination and repetition.
+
+Everything here is deterministic across processes and machines (no Python `hash()`, which is salted),
+so a shingle or an n-gram hashes the same on the driver, on every executor and in every run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import numpy as np
+
+# Words are maximal runs of letters, digits or underscores, in any script.
+WORD_RE = re.compile(r"\w+")
+_SPACE_RE = re.compile(r"\s+")
+MASK64 = (1 << 64) - 1
+
+
+def normalize(text: str) -> str:
+    """NFKC, lowercase, whitespace runs collapsed to one space, stripped: the form exact dedup hashes."""
+    return _SPACE_RE.sub(" ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+def words(text: str) -> list[str]:
+    """Lowercased word tokens of `text` (punctuation and whitespace dropped)."""
+    return WORD_RE.findall(text.lower())
+
+
+def hash64(token: str) -> int:
+    """A stable unsigned 64-bit hash of a string."""
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+class TokenHasher:
+    """Hashes tokens to uint64 with a per-partition cache, so each distinct word is hashed once.
+
+    Example:
+        TokenHasher().hashes(["the", "cat", "the"])  # array of 3 uint64, first == last
+    """
+
+    def __init__(self, max_cache: int = 2_000_000):
+        self._cache: dict[str, int] = {}
+        self._max = max_cache
+
+    def hashes(self, tokens: list[str]) -> np.ndarray:
+        cache = self._cache
+        if len(cache) > self._max:
+            cache.clear()
+        out = np.empty(len(tokens), dtype=np.uint64)
+        for i, tok in enumerate(tokens):
+            h = cache.get(tok)
+            if h is None:
+                h = cache[tok] = hash64(tok)
+            out[i] = h
+        return out
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """A bijective 64-bit mixer (SplitMix64 finalizer), vectorized; wraps modulo 2**64 by design."""
+    x = x.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
+# Odd multipliers that place each token of an n-gram in a different position of the combined hash.
+_POS = splitmix64(np.arange(1, 65, dtype=np.uint64)) | np.uint64(1)
+
+
+def ngram_hashes(token_hashes: np.ndarray, n: int) -> np.ndarray:
+    """uint64 hashes of all contiguous n-grams; a sequence shorter than n is one n-gram of itself."""
+    k = len(token_hashes)
+    if k == 0:
+        return np.empty(0, dtype=np.uint64)
+    m = min(n, k)
+    count = k - m + 1
+    acc = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(m):
+            acc += token_hashes[j:j + count] * _POS[j]
+        acc += np.uint64(m)
+    return splitmix64(acc)
+
+
+def text_ngram_hashes(text: str, n: int, hasher: TokenHasher | None = None) -> np.ndarray:
+    """Unique uint64 hashes of the word n-grams of `text` (sorted)."""
+    toks = words(text)
+    th = (hasher or TokenHasher()).hashes(toks)
+    return np.unique(ngram_hashes(th, n))
+
+
+def to_signed(x: np.ndarray) -> np.ndarray:
+    """View uint64 as int64 (Spark has no unsigned longs); the bits are unchanged."""
+    return x.astype(np.uint64, copy=False).view(np.int64)
+
+
+# Batch tokenization in Arrow (C++), for the hot paths: the same words as `words()` (runs of letters,
+# digits and underscores, lowercased), with Python touching only each batch's distinct words.
+WORD_SPLIT = r"[^\p{L}\p{N}_]+"
+
+
+def _split(texts):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    parts = pc.split_pattern_regex(pc.utf8_lower(arr), WORD_SPLIT)
+    flat, parent = pc.list_flatten(parts), pc.list_parent_indices(parts)
+    keep = pc.greater(pc.binary_length(flat), 0)
+    return flat.filter(keep), parent.filter(keep).to_numpy(zero_copy_only=False), len(arr)
+
+
+def word_lists(texts) -> list[list[str]]:
+    """The word lists of many documents at once (what `batch_token_hashes` hashes)."""
+    flat, parent, n = _split(texts)
+    offsets = np.searchsorted(parent, np.arange(n + 1))
+    words_ = flat.to_pylist()
+    return [words_[offsets[i]:offsets[i + 1]] for i in range(n)]
+
+
+def batch_token_hashes(texts, hasher: TokenHasher) -> tuple[np.ndarray, np.ndarray]:
+    """(uint64 hashes of every word of every document, concatenated; document offsets, length n + 1)."""
+    import pyarrow.compute as pc
+
+    flat, parent, n = _split(texts)
+    offsets = np.searchsorted(parent, np.arange(n + 1)).astype(np.int64)
+    if len(flat) == 0:
+        return np.empty(0, np.uint64), offsets
+    enc = pc.dictionary_encode(flat)
+    return hasher.hashes(enc.dictionary.to_pylist())[enc.indices.to_numpy()], offsets
+
+
+def batch_ngram_hashes(th: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Word n-gram hashes of many documents (same values as `ngram_hashes` per document).
+
+    Returns the concatenated hashes and their document offsets; a document shorter than n words is
+    one n-gram of itself, an empty one has none.
+    """
+    lengths = np.diff(offsets)
+    ndocs = len(lengths)
+    counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
+    out_off = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    out = np.empty(int(out_off[-1]), dtype=np.uint64)
+    total = len(th)
+    if total >= n:
+        m = total - n + 1
+        acc = np.zeros(m, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(n):
+                acc += th[j:j + m] * _POS[j]
+            acc += np.uint64(n)
+        acc = splitmix64(acc)
+        doc_of = np.repeat(np.arange(ndocs), lengths)[:m]
+        valid = np.arange(m) + n <= offsets[1:][doc_of]
+        long_docs = lengths >= n
+        if long_docs.all():
+            out[:] = acc[valid]
+        else:
+            dest = np.concatenate([np.arange(out_off[d], out_off[d + 1]) for d in np.flatnonzero(long_docs)] or
+                                  [np.empty(0, np.int64)])
+            out[dest] = acc[valid]
+    for d in np.flatnonzero((lengths > 0) & (lengths < n)):  # short documents: rare
+        out[out_off[d]] = ngram_hashes(th[offsets[d]:offsets[d + 1]], n)[0]
+    return out, out_off
