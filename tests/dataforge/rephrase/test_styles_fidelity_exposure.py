@@ -1,0 +1,99 @@
+"""Prompt bank, MiniLM fidelity scores and the cross-run exposure ledger (no LLM needed)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from dataforge.core.errors import ForgeError
+from dataforge.rephrase.exposure import ExposureLedger, run_key
+from dataforge.rephrase.fidelity import FidelityScorer
+from dataforge.rephrase.styles import STYLES, RephraseStyle, get_style, register_style
+
+REQUIRED = {"encyclopedic", "question_answer", "study_notes", "lecture", "young_reader", "dialogue", "translation"}
+
+
+def test_prompt_bank_has_the_required_styles_and_at_least_eight():
+    assert REQUIRED <= set(STYLES) and len(STYLES) >= 8
+
+
+def test_every_style_renders_chunk_and_previous_rephrase():
+    for style in STYLES.values():
+        first = style.messages("Water boils at 100 C.")
+        later = style.messages("Ice melts at 0 C.", previous="At 100 C, water boils.")
+        assert first[0]["role"] == "system" and "Water boils at 100 C." in first[1]["content"]
+        assert "At 100 C, water boils." in later[1]["content"] and "previous" not in first[1]["content"]
+
+
+def test_translation_style_takes_its_target_language_from_params():
+    german = STYLES["translation"].with_params(target_language="German")
+    assert "German" in german.messages("Hello.")[1]["content"]
+    assert german.key != STYLES["translation"].key
+
+
+def test_user_styles_validate_and_register():
+    haiku = RephraseStyle(name="haiku_cycle", instruction="Rewrite the text as {{ n }} haiku.", params={"n": 3})
+    assert "3 haiku" in haiku.messages("x")[1]["content"]
+    register_style(haiku)
+    assert get_style("haiku_cycle") is haiku
+    with pytest.raises(ForgeError, match="already exists"):
+        register_style(haiku)
+    with pytest.raises(ValueError, match="snake_case"):
+        RephraseStyle(name="Bad Name", instruction="x")
+    with pytest.raises(ValueError, match="does not parse"):
+        RephraseStyle(name="broken", instruction="{% if %}")
+    with pytest.raises(ForgeError, match="'n' is undefined"):
+        RephraseStyle(name="unset", instruction="{{ n }}").messages("x")
+    with pytest.raises(ForgeError, match="unknown rephrase style"):
+        get_style("sonnet")
+    STYLES.pop("haiku_cycle")
+
+
+@pytest.fixture(scope="module")
+def scorer():
+    return FidelityScorer()
+
+
+def test_faithful_rephrase_scores_higher_than_unrelated_text(scorer):
+    src = [["Water boils at 100 degrees Celsius at sea level.", "The moon's gravity causes ocean tides."]]
+    good = [["At sea level, water reaches its boiling point at 100 C.", "Ocean tides are caused by lunar gravity."]]
+    bad = [["The stock market closed lower today.", "My favourite colour is green."]]
+    g, b = scorer.score(src, good)[0], scorer.score(src, bad)[0]
+    assert g.document > 0.7 > 0.3 > b.document
+    assert len(g.chunks) == 2 and min(g.chunks) > max(b.chunks)
+
+
+def test_document_score_reads_past_minilm_256_token_window(scorer):
+    head = "Volcanoes form where tectonic plates meet and magma rises. " * 30
+    same_tail = head + "Glaciers carve valleys over thousands of years. " * 30
+    other_tail = head + "Interest rates affect mortgage payments and savings. " * 30
+    a, b = scorer.score([[same_tail]] * 2, [[same_tail], [other_tail]])
+    assert a.document > b.document + 0.05  # a first-window-only embedding would score both the same
+
+
+def test_exposure_cap_admits_at_most_cap_per_document_across_runs(tmp_path):
+    ledger = ExposureLedger(tmp_path / "ledger")
+    requests = [("doc-a", "lecture"), ("doc-a", "encyclopedic"), ("doc-a", "dialogue"), ("doc-b", "lecture")]
+    admitted, refused = ledger.admit(requests, cap=2, run="run1")
+    assert admitted == [("doc-a", "dialogue"), ("doc-a", "encyclopedic"), ("doc-b", "lecture")]
+    assert [(r.doc_id, r.request) for r in refused] == [("doc-a", "lecture")]
+    assert "doc-a" in refused[0].message and "cap of 2" in refused[0].message
+    ledger.record("run1", Counter(d for d, _ in admitted))
+    admitted2, refused2 = ledger.admit([("doc-a", "textbook"), ("doc-b", "textbook")], cap=2, run="run2")
+    assert admitted2 == [("doc-b", "textbook")] and refused2[0].doc_id == "doc-a"
+    # Rerunning run1 into the same directory does not count run1's own entry against it.
+    again, _ = ledger.admit(requests, cap=2, run="run1")
+    assert again == admitted
+
+
+def test_exposure_ledger_reports_unreadable_entries(tmp_path):
+    ledger = ExposureLedger(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(ForgeError, match="broken.parquet: unreadable exposure ledger entry"):
+        ledger.counts()
+
+
+def test_run_key_depends_on_output_directory_only(tmp_path):
+    assert run_key(tmp_path / "a") == run_key(tmp_path / "a") != run_key(tmp_path / "b")
