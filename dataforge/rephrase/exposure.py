@@ -1,111 +1,100 @@
 """The exposure ledger: how many times each source document has been rephrased, across runs.
 
-Rephrasing the same scarce document again and again turns it into a memorized one; the cap keeps
-each source below `max_exposure` rephrases (default 2) over every run that shares a ledger. Each
-run writes one Parquet file `runs/<run_key>.parquet` (doc_id, count) after its output is committed,
-so a crashed run adds nothing and a rerun into the same output directory replaces its own entry.
+Rephrasing one scarce document again and again turns it into a memorized one, so each source gets
+at most `max_exposure` kept rephrases (default 2) over every run that shares a ledger directory.
+The ledger holds one small JSON marker per kept rephrase, `<root>/<hh>/<doc hash>/<walk id>.json`,
+written by the last node of the rephrasing graph. Markers are keyed by walk id, so rerunning the same
+spec and seed (a resumed or repeated run) re-admits its own walks instead of counting them twice.
+Runs that share a ledger should not run at the same time (two could both admit a document's last slot);
+on a cluster the ledger lives on storage every executor sees, like the output.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
-
-from dataforge.core.commit import atomic_write_bytes
+from dataforge.core.commit import atomic_write_text
 from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import stable_hash
+from dataforge.core.hashing import sha256_bytes
 
 DEFAULT_MAX_EXPOSURE = 2
-_SCHEMA = pa.schema([("doc_id", pa.string()), ("count", pa.int64())],
-                    metadata={b"kind": b"dataforge-rephrase-exposure", b"version": b"1"})
-
-
-def run_key(out_dir: str | Path) -> str:
-    """A run's ledger key: its output directory (a rerun into the same directory replaces the entry)."""
-    return stable_hash(str(Path(out_dir).expanduser().absolute()), 24)
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
+    """A rephrase request refused because its document is at the cap."""
+
     doc_id: str
-    request: str
+    walk_id: str
     prior: int
     cap: int
 
     @property
     def message(self) -> str:
-        return (f"document {self.doc_id}: already rephrased {self.prior} time(s), at the exposure cap of "
-                f"{self.cap}; request {self.request!r} refused (raise max_exposure to allow more)")
+        return (f"document {self.doc_id!r}: already rephrased {self.prior} time(s), at the exposure cap of "
+                f"{self.cap}; this rephrase is refused (raise max_exposure to allow more)")
 
 
 class ExposureLedger:
-    """Per-document rephrase counts shared by every run that points at the same directory.
+    """Per-document rephrase markers shared by every run pointing at the same directory.
 
     Args:
         root: the ledger directory (created on first record).
     Example:
         ledger = ExposureLedger("datasets/rephrase-exposure")
-        admitted, refused = ledger.admit([("doc1", "encyclopedic"), ("doc1", "lecture")], cap=2, run="r1")
-        ledger.record("r1", Counter(doc for doc, _ in admitted))
+        refusals = ledger.admit([("doc1", "walk-a"), ("doc1", "walk-b"), ("doc1", "walk-c")], cap=2)
+        # [None, None, Refusal(...)]: the third rephrase of doc1 is refused
+        ledger.record("doc1", "walk-a", {"style": "lecture"})
     """
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().absolute()
 
-    def _files(self) -> list[Path]:
-        runs = self.root / "runs"
-        return sorted(runs.glob("*.parquet")) if runs.is_dir() else []
+    def _doc_dir(self, doc_id: str) -> Path:
+        # Document ids are arbitrary strings; a hash makes a safe, evenly spread path.
+        h = sha256_bytes(doc_id.encode("utf-8", "surrogatepass"))[:32]
+        return self.root / h[:2] / h
 
-    def counts(self, exclude_run: str | None = None) -> Counter[str]:
-        """Rephrases recorded per document, summed over runs (leaving out `exclude_run`)."""
-        total: Counter[str] = Counter()
-        for f in self._files():
-            if f.stem == exclude_run:
-                continue
-            try:
-                table = pq.read_table(f)
-            except Exception as e:  # a truncated or foreign file: say which one, do not guess
-                raise ForgeError(f"{f}: unreadable exposure ledger entry ({e}); remove it if the run it "
-                                 "records was deleted") from e
-            for doc, n in zip(table.column("doc_id").to_pylist(), table.column("count").to_pylist(), strict=True):
-                total[doc] += n
-        return total
+    def walks(self, doc_id: str) -> set[str]:
+        """Walk ids of the recorded rephrases of `doc_id`."""
+        d = self._doc_dir(doc_id)
+        return {p.stem for p in d.glob("*.json")} if d.is_dir() else set()
 
-    def admit(self, requests: Iterable[tuple[str, str]], cap: int = DEFAULT_MAX_EXPOSURE,
-              run: str | None = None) -> tuple[list[tuple[str, str]], list[Refusal]]:
-        """Split (doc_id, request) pairs into admitted ones and refusals, deterministically: a
-        document's requests are admitted in sorted order until its count reaches `cap`."""
+    def count(self, doc_id: str) -> int:
+        return len(self.walks(doc_id))
+
+    def admit(self, requests: Sequence[tuple[str, str]], cap: int = DEFAULT_MAX_EXPOSURE) -> list[Refusal | None]:
+        """For each (doc_id, walk_id): None when admitted, else the refusal. Walks already recorded are
+        re-admitted (a rerun); new walks of a document are admitted in walk-id order while the count of
+        recorded plus admitted rephrases stays below `cap`."""
         if cap < 0:
             raise ForgeError(f"max_exposure={cap}: must be >= 0 (0 refuses every document)")
-        prior = self.counts(exclude_run=run)
-        admitted, refused = [], []
-        used: Counter[str] = Counter()
-        for doc, request in sorted(set(requests)):
-            if prior[doc] + used[doc] < cap:
-                admitted.append((doc, request))
-                used[doc] += 1
-            else:
-                refused.append(Refusal(doc, request, prior[doc] + used[doc], cap))
-        return admitted, refused
+        out: list[Refusal | None] = [None] * len(requests)
+        by_doc: dict[str, list[int]] = {}
+        for i, (doc, _) in enumerate(requests):
+            by_doc.setdefault(doc, []).append(i)
+        for doc, idx in by_doc.items():
+            recorded = self.walks(doc)
+            used = len(recorded)
+            for i in sorted(idx, key=lambda i: requests[i][1]):
+                walk = requests[i][1]
+                if walk in recorded:
+                    continue
+                if used < cap:
+                    used += 1
+                else:
+                    out[i] = Refusal(doc, walk, used, cap)
+        return out
 
-    def record(self, run: str, counts: Counter[str] | dict[str, int], source: str = "") -> Path:
-        """Write (replace) run `run`'s entry: how many rephrases of each document it kept."""
-        rows = sorted((d, int(n)) for d, n in counts.items() if n > 0)
-        meta = dict(_SCHEMA.metadata)
-        meta[b"source"] = source.encode()
-        table = pa.table({"doc_id": [d for d, _ in rows], "count": [n for _, n in rows]},
-                         schema=_SCHEMA.with_metadata(meta))
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, compression="zstd")
-        path = self.root / "runs" / f"{run}.parquet"
-        atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    def record(self, doc_id: str, walk_id: str, info: dict[str, Any] | None = None) -> Path:
+        """Record one kept rephrase (idempotent for the same walk)."""
+        if not walk_id or "/" in walk_id or walk_id.startswith("."):
+            raise ForgeError(f"exposure ledger: bad walk id {walk_id!r}")
+        path = self._doc_dir(doc_id) / f"{walk_id}.json"
+        atomic_write_text(path, json.dumps({"doc_id": doc_id, "walk_id": walk_id, **(info or {})},
+                                           sort_keys=True, ensure_ascii=False) + "\n")
         return path
-
-
-def doc_counts(doc_ids: Sequence[str]) -> Counter[str]:
-    return Counter(doc_ids)

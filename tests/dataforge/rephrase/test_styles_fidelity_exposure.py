@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from dataforge.core.errors import ForgeError
-from dataforge.rephrase.exposure import ExposureLedger, run_key
+from dataforge.rephrase.exposure import ExposureLedger
 from dataforge.rephrase.fidelity import FidelityScorer
 from dataforge.rephrase.styles import STYLES, RephraseStyle, get_style, register_style
 
@@ -74,26 +72,24 @@ def test_document_score_reads_past_minilm_256_token_window(scorer):
 
 def test_exposure_cap_admits_at_most_cap_per_document_across_runs(tmp_path):
     ledger = ExposureLedger(tmp_path / "ledger")
-    requests = [("doc-a", "lecture"), ("doc-a", "encyclopedic"), ("doc-a", "dialogue"), ("doc-b", "lecture")]
-    admitted, refused = ledger.admit(requests, cap=2, run="run1")
-    assert admitted == [("doc-a", "dialogue"), ("doc-a", "encyclopedic"), ("doc-b", "lecture")]
-    assert [(r.doc_id, r.request) for r in refused] == [("doc-a", "lecture")]
-    assert "doc-a" in refused[0].message and "cap of 2" in refused[0].message
-    ledger.record("run1", Counter(d for d, _ in admitted))
-    admitted2, refused2 = ledger.admit([("doc-a", "textbook"), ("doc-b", "textbook")], cap=2, run="run2")
-    assert admitted2 == [("doc-b", "textbook")] and refused2[0].doc_id == "doc-a"
-    # Rerunning run1 into the same directory does not count run1's own entry against it.
-    again, _ = ledger.admit(requests, cap=2, run="run1")
-    assert again == admitted
+    run1 = [("doc-a", "w3"), ("doc-a", "w1"), ("doc-a", "w2"), ("doc-b", "w4")]
+    verdicts = ledger.admit(run1, cap=2)
+    assert [v is None for v in verdicts] == [False, True, True, True]
+    assert verdicts[0].doc_id == "doc-a" and "cap of 2" in verdicts[0].message
+    for doc, walk in [("doc-a", "w1"), ("doc-a", "w2"), ("doc-b", "w4")]:
+        ledger.record(doc, walk, {"style": "lecture"})
+    assert ledger.count("doc-a") == 2 and ledger.count("doc-b") == 1
+    # A second run (new walk ids): doc-a is at the cap, doc-b has one slot left.
+    run2 = ledger.admit([("doc-a", "x1"), ("doc-b", "x2"), ("doc-b", "x3")], cap=2)
+    assert [v is None for v in run2] == [False, True, False]
+    # Rerunning run 1 re-admits its recorded walks without counting them again.
+    assert [v is None for v in ledger.admit(run1, cap=2)] == [False, True, True, True]
 
 
-def test_exposure_ledger_reports_unreadable_entries(tmp_path):
+def test_exposure_ledger_rejects_unsafe_walk_ids_and_negative_caps(tmp_path):
     ledger = ExposureLedger(tmp_path)
-    (tmp_path / "runs").mkdir()
-    (tmp_path / "runs" / "broken.parquet").write_bytes(b"not parquet")
-    with pytest.raises(ForgeError, match="broken.parquet: unreadable exposure ledger entry"):
-        ledger.counts()
-
-
-def test_run_key_depends_on_output_directory_only(tmp_path):
-    assert run_key(tmp_path / "a") == run_key(tmp_path / "a") != run_key(tmp_path / "b")
+    with pytest.raises(ForgeError, match="bad walk id"):
+        ledger.record("doc", "../escape")
+    with pytest.raises(ForgeError, match="max_exposure=-1"):
+        ledger.admit([("doc", "w")], cap=-1)
+    assert ledger.record("weird/doc id ü", "w1").parent.parent.parent == tmp_path
