@@ -37,6 +37,8 @@ def count_word(word: str, text: str) -> int:
 
 def pick_words(ctx: SampleContext, n: int) -> list[str]:
     free = [w for w in WORD_BANK if w not in ctx.taken_words]
+    if len(free) < n:  # only when one context samples very many keyword constraints
+        free = list(WORD_BANK)
     chosen = sorted(ctx.rng.sample(free, n))
     ctx.taken_words.update(chosen)
     return chosen

@@ -1,8 +1,9 @@
 """Autoregressive chunked rephrasing: chunk k of every document is rephrased in one batched round,
 with the rephrase of chunk k-1 in its prompt; the pieces are stitched into one document.
 
-The core is backend-agnostic: it takes `generate(prompts, seeds) -> [(text, finish_reason)]`, so the
-graph node (batched, cached calls through the engine) and direct use share one implementation.
+The core takes `generate(prompts, rows, round) -> [(text, finish_reason)]` (`rows[i]`: the document
+prompt i belongs to; `round`: the chunk number), so the graph node, whose calls go through the
+engine's cache with a seed per walk and chunk, and direct use share one implementation.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataforge.core.errors import ForgeError
 from dataforge.rephrase.chunking import TokenCounter, chunk_text
 from dataforge.rephrase.styles import RephraseStyle
 
-# One round: chat prompts and a seed per prompt in, (text, finish_reason) per prompt out.
-Generate = Callable[[list[list[dict[str, str]]], list[int]], list[tuple[str, str]]]
+# One round: chat prompts, the document of each, the round number -> (text, finish_reason) per prompt.
+Generate = Callable[[list[list[dict[str, str]]], list[int], int], list[tuple[str, str]]]
 FRAME_TOKENS = 256  # the system prompt, the style instruction and the frame around the texts
 
 
@@ -50,14 +51,13 @@ def check_budget(chunk_tokens: int, max_tokens: int, context_tokens: int) -> Non
 
 
 def rephrase_documents(texts: Sequence[str], style: RephraseStyle, generate: Generate, *, chunk_tokens: int,
-                       seeds: Sequence[int], count: TokenCounter | None = None) -> list[Rephrasing]:
+                       count: TokenCounter | None = None) -> list[Rephrasing]:
     """Rephrase every document in `style`, chunk by chunk, all documents advancing together.
 
     Args:
         texts: the source documents.
         generate: one batched round of chat completions (see `Generate`).
         chunk_tokens: the chunk budget in the model's tokens.
-        seeds: one base seed per document; chunk k is sampled with seed + k.
         count: a token counter (default: the embedded model's tokenizer).
     """
     results = [Rephrasing(chunk_text(t, chunk_tokens, count)) for t in texts]
@@ -65,7 +65,7 @@ def rephrase_documents(texts: Sequence[str], style: RephraseStyle, generate: Gen
     for k in range(rounds):
         active = [i for i, r in enumerate(results) if k < len(r.chunks)]
         prompts = [style.messages(results[i].chunks[k], results[i].rephrased[k - 1] if k else "") for i in active]
-        replies = generate(prompts, [seeds[i] + k for i in active])
+        replies = generate(prompts, active, k)
         for i, prompt, (text, finish) in zip(active, prompts, replies, strict=True):
             r = results[i]
             r.rephrased.append(text.strip())
