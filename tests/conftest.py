@@ -29,3 +29,16 @@ def cluster(tmp_path_factory):
 
     with StandaloneCluster(tmp_path_factory.mktemp("cluster")) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def embedded_llm():
+    """The embedded SmolLM2 on the `transformers` backend, loaded once per test run (CPU unless CUDA).
+
+    Every layer's tests share it; wrap it in `dataforge.CachedBackend(embedded_llm, None)` to count calls.
+    """
+    from dataforge.backends.transformers import TransformersBackend
+
+    backend = TransformersBackend("embedded", batch_size=16)
+    yield backend
+    backend.close()

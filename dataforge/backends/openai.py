@@ -1,0 +1,149 @@
+"""Any OpenAI-compatible server (a `vllm serve` fleet, a hosted API) over HTTP with httpx.
+
+Requests run concurrently up to `concurrency`; 429 and 5xx replies, timeouts and dropped connections
+are retried with exponential backoff (honouring `Retry-After`), and a server that cannot be reached
+at all fails with one line naming the URL. Chats go to /chat/completions, raw strings to /completions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import threading
+from typing import Any
+
+from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop
+from dataforge.core.errors import ForgeError
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+class OpenAIBackend(Backend):
+    """An OpenAI-compatible HTTP backend.
+
+    Args:
+        model: the served model name (sent as `model`).
+        base_url: e.g. `http://127.0.0.1:8000/v1`.
+        api_key: sent as a bearer token (default: $OPENAI_API_KEY, else none).
+        concurrency: requests in flight at once.
+        max_retries: retries per request on 429, 5xx, timeouts and connection errors.
+        timeout: seconds per request.
+        backoff: first retry delay in seconds (doubles each retry, capped at `max_backoff`).
+        model_id: the cache identity of the model (default `openai/<model>`); set it when two servers
+            serve different weights under one name.
+    Example:
+        llm = OpenAIBackend("smollm2", base_url="http://127.0.0.1:8000/v1", concurrency=8)
+    """
+
+    kind = "openai"
+    supports_json_schema = True
+
+    def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", *, api_key: str | None = None,
+                 concurrency: int = 8, max_retries: int = 5, timeout: float = 120.0, backoff: float = 0.5,
+                 max_backoff: float = 30.0, batch_size: int = 64, model_id: str | None = None,
+                 json_schema: bool = True):
+        if not base_url.startswith(("http://", "https://")):
+            raise ForgeError(f"openai backend: base_url {base_url!r} must start with http:// or https://")
+        self.model, self.base_url = model, base_url.rstrip("/")
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.concurrency, self.max_retries = max(1, concurrency), max(0, max_retries)
+        self.timeout, self.backoff, self.max_backoff = timeout, backoff, max_backoff
+        self.batch_size = max(1, batch_size)
+        self.supports_json_schema = json_schema  # type: ignore[misc]
+        self._model_id = model_id or f"openai/{model}"
+        self.requests = 0  # HTTP requests sent, retries included
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def _body(self, prompt: Prompt, p: Sampling) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {"model": self.model, "max_tokens": p.max_tokens, "temperature": p.temperature,
+                                "top_p": p.top_p, "seed": p.seed % (2**31)}
+        if p.stop:
+            body["stop"] = list(p.stop)
+        if p.json_schema is not None and self.supports_json_schema:
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "output", "schema": p.json_schema}}
+        if isinstance(prompt, str):
+            return "/completions", {**body, "prompt": prompt}
+        return "/chat/completions", {**body, "messages": prompt}
+
+    async def _one(self, client, sem: asyncio.Semaphore, prompt: Prompt, p: Sampling) -> Completion:
+        import httpx
+
+        path, body = self._body(prompt, p)
+        url = self.base_url + path
+        last = ""
+        for attempt in range(self.max_retries + 1):
+            delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
+            async with sem:
+                self.requests += 1
+                try:
+                    r = await client.post(url, json=body)
+                except httpx.TimeoutException:
+                    last = f"timed out after {self.timeout:g}s"
+                except httpx.TransportError as e:
+                    last = f"cannot connect ({type(e).__name__}: {e or 'connection failed'})"
+                else:
+                    if r.status_code == 200:
+                        return _completion(r.json(), p, url)
+                    last = f"HTTP {r.status_code}: {r.text[:200]!r}"
+                    if r.status_code not in RETRY_STATUS:
+                        raise ForgeError(f"openai backend: {url} answered {last}; check the model name and request")
+                    retry_after = r.headers.get("retry-after")
+                    if retry_after and retry_after.replace(".", "", 1).isdigit():
+                        delay = min(self.max_backoff, float(retry_after))
+            if attempt < self.max_retries:
+                await asyncio.sleep(delay)
+        raise ForgeError(f"openai backend: {url}: {last} after {self.max_retries + 1} attempts; "
+                         "is the server running and reachable? (check --base-url)")
+
+    async def _all(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        async with httpx.AsyncClient(timeout=self.timeout, headers=headers, limits=limits) as client:
+            sem = asyncio.Semaphore(self.concurrency)
+            tasks = [asyncio.ensure_future(self._one(client, sem, q, p)) for q, p in zip(prompts, params, strict=True)]
+            try:
+                return list(await asyncio.gather(*tasks))
+            finally:
+                for t in tasks:
+                    t.cancel()
+
+    def _generate(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._all(prompts, params))
+        # Called from inside an event loop (a notebook): run on a private loop in a thread.
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["out"] = asyncio.run(self._all(prompts, params))
+            except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+                box["err"] = e
+
+        t = threading.Thread(target=target)
+        t.start()
+        t.join()
+        if "err" in box:
+            raise box["err"]
+        return box["out"]
+
+
+def _completion(data: dict[str, Any], p: Sampling, url: str) -> Completion:
+    try:
+        choice = data["choices"][0]
+        text = choice["message"]["content"] if "message" in choice else choice["text"]
+    except (KeyError, IndexError, TypeError) as e:
+        raise ForgeError(f"openai backend: {url} returned no choices ({str(data)[:120]}); "
+                         "is it an OpenAI-compatible server?") from e
+    text, stopped = cut_at_stop(text or "", p.stop)
+    reason = "stop" if stopped or choice.get("finish_reason") == "stop" else "length"
+    tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
+    return Completion(text, reason, tokens)

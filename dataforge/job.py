@@ -1,0 +1,111 @@
+"""`forge generate`: load the spec, plan walks, run them on Spark, commit the dataset atomically.
+
+Layout of the output directory:
+    data/part-NNNNN.parquet        records (text or chat, by the sinks' struct), lineage in `metadata`
+    dropped/part-NNNNN.parquet     walks a filter or judge stopped: id, node, reason, detail, metadata
+    quarantine/part-NNNNN.parquet  walks that failed (unparseable replies, broken contracts, errors)
+    calls/part-NNNNN.parquet       with --emit-calls: every LLM call of a kept walk as a chat record
+    manifest.json                  kind `generated`; counts and the per-node summary under `extra`
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataforge.backends.registry import BackendSpec
+from dataforge.core.commit import atomic_dir
+from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import stable_hash
+from dataforge.core.io import write_parquet
+from dataforge.core.manifest import Manifest
+from dataforge.core.records import CHAT_DDL, TEXT_DDL
+from dataforge.engine import seed_id_of
+from dataforge.lineage import STOPPED_DDL
+from dataforge.spec import load_generate_spec, resolve_seeds
+from dataforge.summary import RunStats
+from dataforge.walk import plan_walks
+
+COLUMNS = {"text": ["id", "text", "source", "metadata"],
+           "chat": ["id", "messages", "source", "metadata", "chat_template_kwargs"],
+           "stopped": ["id", "node", "reason", "detail", "metadata"]}
+WALKS_PER_FILE = 200_000
+
+
+@dataclass
+class GenerateOptions:
+    """The knobs of one run (CLI flags); only `walks`, `seed` and the model change the output."""
+
+    walks: int | None = None
+    seed: int = 0
+    backend: BackendSpec | None = None
+    master: str | None = None
+    partitions: int | None = None
+    cache: str | None = None
+    use_cache: bool = True
+    emit_calls: bool = False
+    progress: bool = False
+
+
+def _frame(spark, rdd, kind: str, layout: str, ddl: str):
+    cols = COLUMNS[layout]
+    rows = rdd.filter(lambda kv, k=kind: kv[0] == k).map(lambda kv: tuple(json.loads(kv[1]).get(c) for c in cols))
+    return spark.createDataFrame(rows, ddl)
+
+
+def _parents(spec_seeds: Any, base: Path) -> list[str]:
+    if isinstance(spec_seeds, (str, Path)):
+        p = Path(spec_seeds) if Path(spec_seeds).is_absolute() else base / spec_seeds
+        if p.is_dir() and (p / "manifest.json").is_file():
+            return [Manifest.read(p).id]
+    return []
+
+
+def run_generate(spec_path: str | Path, out: str | Path, opts: GenerateOptions) -> tuple[Manifest, RunStats]:
+    """Run a generation spec end to end and commit `out`; returns its manifest and the run's statistics."""
+    from dataforge.cache import CallCache
+    from dataforge.core.spark import get_spark
+    from dataforge.distributed import run_partitions
+
+    spec = load_generate_spec(spec_path)
+    graph = spec.graph
+    backend_spec = opts.backend or spec.backend or BackendSpec()
+    seeds = resolve_seeds(spec.seeds, graph, base=spec.path.parent, backend_spec=backend_spec)
+    walks = opts.walks or spec.walks or len(seeds)
+    plans = plan_walks(graph, [seed_id_of(s) for s in seeds], walks, opts.seed)  # rejects bad seeds early
+    model_id = backend_spec.build().model_id  # cheap: backends load their model on first use
+    cache_root = str(CallCache(opts.cache).root) if opts.use_cache else None
+    spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
+    partitions = opts.partitions or spark.sparkContext.defaultParallelism
+    rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
+                                cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
+                                progress=opts.progress)
+    num_files = max(1, -(-walks // WALKS_PER_FILE))
+    config = {"graph": graph.describe(), "walks": walks, "seed": opts.seed, "model": model_id,
+              "backend": backend_spec.kind, "emit_calls": opts.emit_calls,
+              "seeds": {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}}
+    try:
+        with atomic_dir(out) as tmp:
+            layout = graph.record_kind
+            write_parquet(_frame(spark, rdd, "record", layout, CHAT_DDL if layout == "chat" else TEXT_DDL),
+                          tmp / "data", num_files)
+            write_parquet(_frame(spark, rdd, "dropped", "stopped", STOPPED_DDL), tmp / "dropped", num_files)
+            write_parquet(_frame(spark, rdd, "quarantined", "stopped", STOPPED_DDL), tmp / "quarantine", num_files)
+            if opts.emit_calls:
+                write_parquet(_frame(spark, rdd, "call", "chat", CHAT_DDL), tmp / "calls", num_files)
+            t = stats.totals
+            counts = {"walks": walks, "records": t["records"], "dropped": t["dropped"],
+                      "quarantined": t["quarantined"], "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
+            if t["walks"] != walks or walks != t["records"] + t["dropped"] + t["quarantined"]:
+                raise ForgeError(f"walk accounting broke: {walks} planned, totals {dict(t)}")
+            extra = {"record_kind": layout, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
+                     "quarantined": stats.reasons("quarantined"), "backend_instances": t["backend_loads"],
+                     "partitions": t["partitions"]}
+            manifest = Manifest.build(tmp, "generated", config, parents=_parents(spec.seeds, spec.path.parent),
+                                      counts=counts, extra=extra)
+            manifest.write(tmp)
+    finally:
+        rdd.unpersist()
+    return manifest, stats

@@ -1,0 +1,115 @@
+"""Generation specs: a Python module that defines `graph` and `seeds` (and optional defaults).
+
+    graph = Graph("qa_judge", Document, [ask, answer, grade])      # required
+    seeds = [Document(id="p1", text="..."), ...]                    # required: a list of structs/dicts,
+                                                                   #   a JSONL/Parquet path relative to
+                                                                   #   the spec, or a Taxonomy
+    walks = 24                                                      # optional default for --walks
+    backend = BackendSpec(kind="transformers", batch_size=16)       # optional default for --backend
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dataforge.backends.registry import BackendSpec
+from dataforge.contracts import convert
+from dataforge.core.errors import ForgeError, SpecError
+from dataforge.core.specs import load_module
+from dataforge.graph import Graph
+from dataforge.structs import Struct
+from dataforge.taxonomy import Taxonomy
+
+
+@dataclass
+class GenerateSpec:
+    """What `forge generate` runs: the graph, where seeds come from, and the module's defaults."""
+
+    path: Path
+    graph: Graph
+    seeds: Any
+    walks: int | None = None
+    backend: BackendSpec | None = None
+
+
+def load_generate_spec(path: str | Path) -> GenerateSpec:
+    path = Path(path)
+    module = load_module(path)
+    graph = getattr(module, "graph", None)
+    if not isinstance(graph, Graph):
+        got = "nothing" if graph is None else f"a {type(graph).__name__}"
+        raise SpecError(f"{path}: `graph` is {got}; the spec must assign `graph = Graph(...)` at top level")
+    if not hasattr(module, "seeds"):
+        raise SpecError(f"{path}: defines no `seeds`; assign a list of {graph.source.__name__}, a JSONL/Parquet "
+                        "path, or a Taxonomy")
+    walks = getattr(module, "walks", None)
+    if walks is not None and (not isinstance(walks, int) or walks < 1):
+        raise SpecError(f"{path}: `walks` must be a positive int, got {walks!r}")
+    backend = getattr(module, "backend", None)
+    if backend is not None and not isinstance(backend, BackendSpec):
+        raise SpecError(f"{path}: `backend` must be a BackendSpec, got {type(backend).__name__}")
+    return GenerateSpec(path, graph, module.seeds, walks, backend)
+
+
+def _rows_from_file(file: Path) -> list[dict[str, Any]]:
+    if file.suffix == ".jsonl":
+        rows = []
+        for n, line in enumerate(file.read_text("utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ForgeError(f"{file}:{n}: not valid JSON ({e.msg}); fix the line") from e
+        return rows
+    if file.suffix == ".parquet" or file.is_dir():
+        from dataforge.core.io import read_table
+
+        return read_table(file).to_pylist()
+    raise ForgeError(f"{file}: seeds must be .jsonl or .parquet (or a dataset directory)")
+
+
+def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend_spec: BackendSpec | None = None
+                  ) -> list[Struct]:
+    """Turn a spec's `seeds` into source structs of the graph (validated; errors name the seed)."""
+    src = graph.source
+    if isinstance(seeds, Taxonomy):
+        from dataforge.backends.registry import backend_for
+        from dataforge.cache import CachedBackend, CallCache
+
+        backend = CachedBackend(backend_for(backend_spec or BackendSpec()), CallCache())
+        raw: list[Any] = list(seeds.expand(backend))
+        where = f"taxonomy {seeds.domain!r}"
+    elif isinstance(seeds, (str, Path)):
+        file = Path(seeds)
+        if not file.is_absolute() and base is not None:
+            file = base / file
+        if not file.exists():
+            raise ForgeError(f"{file}: seed file not found (paths are relative to the spec file)")
+        raw, where = _rows_from_file(file), str(file)
+    elif isinstance(seeds, (list, tuple)):
+        raw, where = list(seeds), "seeds"
+    else:
+        raise ForgeError(f"seeds: a {type(seeds).__name__} is not a seed source; use a list, a path or a Taxonomy")
+    out = []
+    for i, r in enumerate(raw):
+        try:
+            if isinstance(r, src):
+                out.append(r)
+            elif isinstance(r, Struct):
+                out.append(convert(r, src))
+            elif isinstance(r, dict):
+                out.append(src.model_validate({k: v for k, v in r.items() if k in src.model_fields}))
+            else:
+                raise ForgeError(f"{where}[{i}]: a {type(r).__name__} is not a {src.__name__} or a dict")
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise ForgeError(f"{where}[{i}]: field '{'.'.join(map(str, err['loc']))}': {err['msg']} "
+                             f"(seeds must be {src.__name__})") from e
+    if not out:
+        raise ForgeError(f"{where}: no seeds")
+    return out

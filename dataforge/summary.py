@@ -1,0 +1,71 @@
+"""Run statistics: per-node counts of walks in and out, drops and quarantines by reason, LLM calls."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+
+class RunStats:
+    """Counters that merge across partitions (`merge`) and render as a table (`table`).
+
+    `walks == records + dropped + quarantined` always holds: no walk disappears silently.
+    """
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, dict[str, Any]] = defaultdict(
+            lambda: {"in": 0, "out": 0, "dropped": Counter(), "quarantined": Counter(), "llm_calls": 0,
+                     "cache_hits": 0})
+        self.totals: Counter = Counter()
+
+    def node(self, name: str) -> dict[str, Any]:
+        return self.nodes[name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"totals": dict(sorted(self.totals.items())),
+                "nodes": {n: {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in d.items()}
+                          for n, d in sorted(self.nodes.items())}}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunStats:
+        s = cls()
+        s.totals.update(data.get("totals", {}))
+        for n, d in data.get("nodes", {}).items():
+            tgt = s.nodes[n]
+            for k, v in d.items():
+                tgt[k] = Counter(v) if isinstance(v, dict) else v
+        return s
+
+    def merge(self, other: RunStats) -> RunStats:
+        self.totals.update(other.totals)
+        for n, d in other.nodes.items():
+            tgt = self.nodes[n]
+            for k, v in d.items():
+                if isinstance(v, Counter):
+                    tgt[k].update(v)
+                else:
+                    tgt[k] += v
+        return self
+
+    def reasons(self, kind: str) -> dict[str, int]:
+        """`{"node:reason": count}` over all nodes, for kind `dropped` or `quarantined`."""
+        return {f"{n}:{r}": c for n, d in sorted(self.nodes.items()) for r, c in sorted(d[kind].items())}
+
+    def line(self) -> str:
+        t = self.totals
+        calls = t["llm_calls"]
+        made = f"{calls} LLM calls" if calls else "0 LLM calls (everything from the cache)"
+        return (f"{t['walks']} walks -> {t['records']} records, {t['dropped']} dropped, "
+                f"{t['quarantined']} quarantined; {made}, {t['cache_hits']} cache hits")
+
+    def table(self, title: str = "generation"):
+        from rich.table import Table
+
+        tab = Table(title=title)
+        for col in ("node", "in", "out", "dropped", "quarantined", "LLM calls", "cache hits"):
+            tab.add_column(col, justify="left" if col in ("node", "dropped", "quarantined") else "right")
+        for n, d in sorted(self.nodes.items()):
+            fmt = lambda c: ", ".join(f"{r}={k}" for r, k in sorted(c.items())) or "0"  # noqa: E731
+            tab.add_row(n, str(d["in"]), str(d["out"]), fmt(d["dropped"]), fmt(d["quarantined"]),
+                        str(d["llm_calls"]), str(d["cache_hits"]))
+        return tab
