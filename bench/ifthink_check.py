@@ -19,8 +19,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dataforge.ifthink import INSTRUCTION_IDS, REGISTRY, Constraint, check  # noqa: E402
-from dataforge.ifthink import text  # noqa: E402
+from dataforge.ifthink import (  # noqa: E402
+    INSTRUCTION_IDS,
+    REGISTRY,
+    Constraint,
+    check,
+    text,  # noqa: E402
+)
 from dataforge.ifthink.base import SampleContext  # noqa: E402
 
 WORDS = ("river lantern tower the a of and to in is was for on with as by at from bridge summit "

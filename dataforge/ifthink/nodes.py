@@ -7,7 +7,13 @@ from typing import Any
 from dataforge.backends.base import Sampling
 from dataforge.conditions import Predicate
 from dataforge.ifthink.augment import (
-    IFThinkConfig, Plan, answer_prompt, history, inline_prompt, plan_conversation, reasoning_prompt,
+    IFThinkConfig,
+    Plan,
+    answer_prompt,
+    history,
+    inline_prompt,
+    plan_conversation,
+    reasoning_prompt,
 )
 from dataforge.ifthink.constraints import Constraint
 from dataforge.ifthink.think import answer_of, mode_problem, split_think, with_think

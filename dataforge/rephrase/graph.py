@@ -12,7 +12,7 @@ from dataforge.core.errors import ForgeError
 from dataforge.graph import SOURCE, Graph
 from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE
 from dataforge.rephrase.judge import FaithfulnessJudge
-from dataforge.rephrase.nodes import ExposureGate, ExposureRecord, FidelityNode, RephraseNode
+from dataforge.rephrase.nodes import ExposureGate, ExposureRecord, FidelityNode, RephraseNode, bind_exposure
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document
 
@@ -98,4 +98,6 @@ def rephrase_graph(config: RephraseConfig, name: str = "rephrase") -> Graph:
         last = judge.name
     nodes.append(record)
     edges.append((last, record.name))
-    return Graph(name, Document, nodes, edges=edges, max_depth=len(nodes))
+    graph = Graph(name, Document, nodes, edges=edges, max_depth=len(nodes))
+    bind_exposure(graph)
+    return graph

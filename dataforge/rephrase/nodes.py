@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 from dataforge.backends.base import Sampling
+from dataforge.core.errors import ForgeError
+from dataforge.engine import seed_id_of
 from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantine, Step
 from dataforge.nodes.func import NodeLLM
 from dataforge.rephrase.chunked import check_budget, rephrase_documents
@@ -14,12 +16,15 @@ from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE, ExposureLedger
 from dataforge.rephrase.fidelity import FidelityScorer
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document, Struct
+from dataforge.walk import walk_id
 
 log = logging.getLogger("dataforge.rephrase")
 
 
 class Rephrased(Struct):
     """A document rewritten in one style; `text` is the stitched rephrase (the output record's text)."""
+
+    text_field: ClassVar[str | None] = "text"
 
     id: str
     source_text: str
@@ -48,31 +53,56 @@ class ScoredRephrase(Rephrased):
                              "judge_score": self.judge_score, "truncated_chunks": self.truncated_chunks}}
 
 
-class ExposureGate(Node):
+class _RunBound(Node):
+    """A node that needs the id of the graph it runs in (to name its run in the exposure ledger)."""
+
+    graph_id: str | None = None
+
+    def run_key(self, ctx: Context) -> tuple[str, int]:
+        if self.graph_id is None:
+            raise ForgeError(f"node {self.name}: not bound to its graph; build the graph with rephrase_graph() "
+                             "or call bind_exposure(graph)")
+        return self.graph_id, int(getattr(ctx, "seed", 0))
+
+
+class ExposureGate(_RunBound):
     """Refuses rephrases of documents at their exposure cap (quarantined as `exposure_cap`).
+
+    Walk k of a document in this run (k = 0, 1, ...) is admitted while prior + k < max_exposure,
+    with `prior` the rephrases other runs recorded in the ledger.
 
     Args:
         ledger: the exposure ledger directory shared by the runs that count together.
-        max_exposure: kept rephrases a document may have in all (default 2).
+        max_exposure: rephrases a document may have in all (default 2).
     """
 
     kind = "exposure_gate"
 
     def __init__(self, ledger: str, max_exposure: int = DEFAULT_MAX_EXPOSURE, name: str = "exposure_gate"):
         super().__init__(name, Document, Document)
+        if max_exposure < 0:
+            raise ForgeError(f"max_exposure={max_exposure}: must be >= 0 (0 refuses every document)")
         self.ledger, self.max_exposure = str(ledger), int(max_exposure)
-        ExposureLedger(self.ledger).admit([], self.max_exposure)  # validates the cap before any call
+
+    def _ordinal(self, key: str, doc_id: str, run: tuple[str, int], below: int) -> int | None:
+        # The walk id is a hash of (graph, seed, document, walk number): find this walk's number among
+        # the first `below` walks of the document; a later walk is past the cap anyway.
+        return next((k for k in range(below) if walk_id(run[0], run[1], doc_id, k) == key), None)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        verdicts = ExposureLedger(self.ledger).admit([(it.value.id, it.key) for it in items], self.max_exposure)
+        ledger, run = ExposureLedger(self.ledger), self.run_key(ctx)
         out: list[Outcome] = []
-        for it, refusal in zip(items, verdicts, strict=True):
+        for it in items:
+            doc = seed_id_of(it.value)  # the id walks are named by (a content hash when `id` is empty)
+            room = max(0, self.max_exposure - ledger.prior(doc, run))
+            ordinal = self._ordinal(it.key, doc, run, room)
+            refusal = ledger.decide(doc, ordinal, self.max_exposure, run)
             if refusal is None:
-                out.append(Step(it.value, {"exposure": "admitted"}))
+                out.append(Step(it.value, {"exposure": {"ordinal": ordinal, "cap": self.max_exposure}}))
             else:
                 log.warning(refusal.message)
-                out.append(Quarantine("exposure_cap", refusal.message, {"exposure": {"prior": refusal.prior,
-                                                                                     "cap": refusal.cap}}))
+                out.append(Quarantine("exposure_cap", refusal.message,
+                                      {"exposure": {"prior": refusal.prior, "cap": refusal.cap}}))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -119,7 +149,7 @@ class RephraseNode(Node):
             info = {"style": self.style.key, "model": ctx.model_id, "sampling": self.sampling.lineage(),
                     "chunks": len(r.chunks), "truncated_chunks": r.truncated}
             if not r.chunks:
-                out.append(Quarantine("empty_document", f"document {it.value.id!r} has no text", info))
+                out.append(Quarantine("empty_document", f"document {seed_id_of(it.value)!r} has no text", info))
             elif any(not p for p in r.rephrased):
                 empty = [i for i, p in enumerate(r.rephrased) if not p]
                 out.append(Quarantine("empty_rephrase", f"chunks {empty} came back empty", info))
@@ -127,7 +157,7 @@ class RephraseNode(Node):
                 out.append(Quarantine("truncated", f"chunks {r.truncated} hit max_tokens="
                                       f"{self.sampling.max_tokens}; raise it or lower chunk_tokens", info))
             else:
-                value = Rephrased(id=it.value.id, source_text=it.value.text, style=self.style.name, text=r.text,
+                value = Rephrased(id=seed_id_of(it.value), source_text=it.value.text, style=self.style.name, text=r.text,
                                   chunks=r.chunks, rephrased_chunks=r.rephrased, truncated_chunks=r.truncated,
                                   embedding_check=self.style.embedding_check,
                                   fidelity_threshold=self.style.fidelity_threshold)
@@ -190,7 +220,7 @@ class FidelityNode(Node):
                 "min_chunk": self.min_chunk}
 
 
-class ExposureRecord(Node):
+class ExposureRecord(_RunBound):
     """Records each kept rephrase in the exposure ledger (the last node of a rephrasing graph)."""
 
     kind = "exposure_record"
@@ -200,10 +230,17 @@ class ExposureRecord(Node):
         self.ledger = str(ledger)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        ledger = ExposureLedger(self.ledger)
+        ledger, run = ExposureLedger(self.ledger), self.run_key(ctx)
         for it in items:
-            ledger.record(it.value.id, it.key, {"style": it.value.style, "fidelity": round(it.value.fidelity, 6)})
+            ledger.record(it.value.id, it.key, run, {"style": it.value.style, "fidelity": round(it.value.fidelity, 6)})
         return [Step(it.value, {"exposure": "recorded"}) for it in items]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "ledger": self.ledger}
+
+
+def bind_exposure(graph) -> None:
+    """Tell a graph's exposure nodes the graph's id (rephrase_graph does this)."""
+    for node in graph.nodes.values():
+        if isinstance(node, _RunBound):
+            node.graph_id = graph.id

@@ -70,26 +70,32 @@ def test_document_score_reads_past_minilm_256_token_window(scorer):
     assert a.document > b.document + 0.05  # a first-window-only embedding would score both the same
 
 
-def test_exposure_cap_admits_at_most_cap_per_document_across_runs(tmp_path):
+def test_exposure_cap_counts_other_runs_and_admits_by_ordinal(tmp_path):
     ledger = ExposureLedger(tmp_path / "ledger")
-    run1 = [("doc-a", "w3"), ("doc-a", "w1"), ("doc-a", "w2"), ("doc-b", "w4")]
-    verdicts = ledger.admit(run1, cap=2)
-    assert [v is None for v in verdicts] == [False, True, True, True]
-    assert verdicts[0].doc_id == "doc-a" and "cap of 2" in verdicts[0].message
-    for doc, walk in [("doc-a", "w1"), ("doc-a", "w2"), ("doc-b", "w4")]:
-        ledger.record(doc, walk, {"style": "lecture"})
-    assert ledger.count("doc-a") == 2 and ledger.count("doc-b") == 1
-    # A second run (new walk ids): doc-a is at the cap, doc-b has one slot left.
-    run2 = ledger.admit([("doc-a", "x1"), ("doc-b", "x2"), ("doc-b", "x3")], cap=2)
-    assert [v is None for v in run2] == [False, True, False]
-    # Rerunning run 1 re-admits its recorded walks without counting them again.
-    assert [v is None for v in ledger.admit(run1, cap=2)] == [False, True, True, True]
+    run1, run2 = ("graph-a", 0), ("graph-a", 1)
+    # Run 1: walks 0 and 1 of doc-a are admitted, walk 2 is past the cap of 2.
+    assert [ledger.decide("doc-a", k, 2, run1) is None for k in (0, 1, 2)] == [True, True, False]
+    ledger.record("doc-a", "w0", run1, {"style": "lecture"})
+    ledger.record("doc-a", "w1", run1, {"style": "dialogue"})
+    ledger.record("doc-b", "w2", run1)
+    assert ledger.prior("doc-a") == 2 and ledger.prior("doc-a", run1) == 0
+    # Run 2 (another seed): doc-a is at the cap, doc-b has one slot left.
+    refusal = ledger.decide("doc-a", 0, 2, run2)
+    assert refusal is not None and "doc-a" in refusal.message and "cap of 2" in refusal.message
+    assert [ledger.decide("doc-b", k, 2, run2) is None for k in (0, 1)] == [True, False]
+    # Rerunning run 1 makes the same decisions: its own markers do not count against it.
+    assert [ledger.decide("doc-a", k, 2, run1) is None for k in (0, 1, 2)] == [True, True, False]
+    assert ledger.decide("doc-c", None, 2, run2) is not None  # a walk with no ordinal below the cap
 
 
-def test_exposure_ledger_rejects_unsafe_walk_ids_and_negative_caps(tmp_path):
+def test_exposure_ledger_rejects_unsafe_walk_ids_bad_caps_and_broken_markers(tmp_path):
     ledger = ExposureLedger(tmp_path)
     with pytest.raises(ForgeError, match="bad walk id"):
-        ledger.record("doc", "../escape")
+        ledger.record("doc", "../escape", ("g", 0))
     with pytest.raises(ForgeError, match="max_exposure=-1"):
-        ledger.admit([("doc", "w")], cap=-1)
-    assert ledger.record("weird/doc id ü", "w1").parent.parent.parent == tmp_path
+        ledger.decide("doc", 0, -1)
+    path = ledger.record("weird/doc id ü", "w1", ("g", 0))
+    assert path.parent.parent.parent == tmp_path
+    path.write_text("{not json")
+    with pytest.raises(ForgeError, match="unreadable exposure marker"):
+        ledger.prior("weird/doc id ü")
