@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataforge.graph import SOURCE, Graph
-from dataforge.ifthink.augment import IFThinkConfig
+from dataforge.ifthink.augment import IFThinkConfig, plan_conversation
 from dataforge.ifthink.nodes import AssistantTurn, IFThinkSeed, PlanNode, VerifyNode
 
 
@@ -15,6 +15,7 @@ def ifthink_graph(config: IFThinkConfig | None = None, name: str = "ifthink") ->
         seeds = ifthink_seeds([{"id": "i1", "text": "Describe a lighthouse."}])
     """
     config = config or IFThinkConfig()
+    plan_conversation("probe", "probe", config)  # an impossible constraint pool fails here, before any call
     plan = PlanNode(config)
     turns = [AssistantTurn(k, config) for k in range(1, config.turns + 1)]
     verify = VerifyNode(config)

@@ -98,6 +98,9 @@ class PlanNode(Node):
         out: list[Outcome] = []
         for it in items:
             s = it.value
+            if not s.text.strip():
+                out.append(Quarantine("empty_instruction", f"instruction {s.instruction_id!r} has no text"))
+                continue
             plan = plan_conversation(s.instruction_id, s.text, self.config)
             value = Conversation(id=s.id, instruction_id=s.instruction_id, thinking=s.thinking, text=s.text,
                                  user_turns=plan.user_turns, constraints=plan.constraints)
@@ -132,7 +135,6 @@ class AssistantTurn(Node):
         contents: list[str | None] = [None] * len(items)
         calls: list[list[dict[str, Any]]] = [[] for _ in items]
         think = [i for i, it in enumerate(items) if it.value.thinking]
-        plain = [i for i, it in enumerate(items) if not it.value.thinking]
         reasoning: dict[int, str] = {}
         if think and self.config.think_style == "two_step":
             prompts = [reasoning_prompt(chats[i]) for i in think]
@@ -141,14 +143,15 @@ class AssistantTurn(Node):
                 reasoning[i] = c.text.strip()
                 calls[i].append({"prompt": p, "reply": c.text})
         inline = think if self.config.think_style == "inline" else []
-        answer_rows = [i for i in range(len(items)) if i not in inline]
+        inline_set = set(inline)
+        answer_rows = [i for i in range(len(items)) if i not in inline_set]
         prompts = [answer_prompt(chats[i], reasoning.get(i)) for i in answer_rows]
         prompts += [inline_prompt(chats[i]) for i in inline]
         rows = answer_rows + inline
         for i, p, c in zip(rows, prompts, llm.generate(prompts, self.answer_sampling, rows=rows, tag="answer"),
                            strict=True):
             calls[i].append({"prompt": p, "reply": c.text})
-            if i in inline:
+            if i in inline_set:
                 contents[i] = c.text.strip()
             elif split_think(c.text).reasoning is not None:
                 contents[i] = c.text.strip()  # the model wrote its own think block: judged by mode_problem
