@@ -67,13 +67,14 @@ class CallCache:
 class CachedBackend(Backend):
     """Wraps a backend: cached calls are answered from the cache, the rest go to the backend in batches.
 
-    `calls` counts calls sent to the model and `hits` calls answered from the cache, in this process.
+    `calls` counts calls sent to the model, `batches` the sub-batches they went in, and `hits` the
+    calls answered from the cache, in this process.
     """
 
     def __init__(self, inner: Backend, cache: CallCache | None):
         self.inner, self.cache = inner, cache
         self.batch_size = inner.batch_size
-        self.calls = self.hits = 0
+        self.calls = self.hits = self.batches = 0
 
     kind = "cached"
 
@@ -92,6 +93,7 @@ class CachedBackend(Backend):
         if self.cache is None:
             for idx, done in self.inner.stream(prompts, params):
                 self.calls += len(idx)
+                self.batches += 1
                 yield idx, done
             return
         model = self.model_id
@@ -114,6 +116,7 @@ class CachedBackend(Backend):
             for i, c in zip(idx, done, strict=True):
                 self.cache.put(model, keys[i], c)
             self.calls += len(idx)
+            self.batches += 1
             yield idx, done
 
     def _generate(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:

@@ -26,13 +26,13 @@ class Struct(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     record_kind: ClassVar[str | None] = None  # "text" or "chat"; None infers it (see `kind_of_record`)
+    text_field: ClassVar[str | None] = None  # the field a text record takes its text from (None: all fields)
 
     def to_text(self) -> str:
-        """The text of a text record made from this struct (default: `text` field, else `name: value` lines)."""
-        data = self.model_dump()
-        if isinstance(data.get("text"), str):
-            return data["text"]
-        return "\n".join(f"{k}: {v}" for k, v in data.items())
+        """The text of a text record made from this struct (`text_field`, else `name: value` lines)."""
+        if self.text_field is not None:
+            return str(getattr(self, self.text_field))
+        return "\n".join(f"{k}: {v}" for k, v in self.model_dump().items())
 
     def to_messages(self) -> list[dict[str, str]]:
         """The messages of a chat record made from this struct (default: its `messages` field)."""
@@ -65,6 +65,8 @@ class Document(Struct):
     id: str
     text: str
     title: str = ""
+
+    text_field: ClassVar[str | None] = "text"
 
 
 class Chat(Struct):

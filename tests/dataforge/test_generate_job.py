@@ -1,0 +1,105 @@
+"""`forge generate` on Spark: committed output, determinism across partitions, reruns, the cluster."""
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from dataforge.backends.registry import BackendSpec
+from dataforge.core.io import read_table
+from dataforge.core.manifest import Manifest
+from dataforge.core.records import load_metadata
+from dataforge.job import GenerateOptions, run_generate
+from jobs.cli import main
+
+SPEC = Path(__file__).parent / "specs" / "tiny_qa.py"
+
+
+def data_bytes(out: Path) -> list[bytes]:
+    return [p.read_bytes() for p in sorted((out / "data").glob("*.parquet"))]
+
+
+@pytest.fixture(scope="module")
+def one_partition(spark, tmp_path_factory):
+    """The tiny spec run on one partition with a fresh cache (reference output for the other tests)."""
+    root = tmp_path_factory.mktemp("gen")
+    manifest, stats = run_generate(SPEC, root / "p1", GenerateOptions(partitions=1, cache=str(root / "cache1")))
+    return root, manifest, stats
+
+
+def test_output_is_a_committed_generated_dataset(one_partition):
+    root, manifest, stats = one_partition
+    out = root / "p1"
+    assert Manifest.read(out).id == manifest.id and manifest.kind == "generated"
+    assert manifest.verify(out) == []
+    assert sorted(p.name for p in out.iterdir()) == ["data", "dropped", "manifest.json", "quarantine"]
+    rows = read_table(out).to_pylist()
+    assert len(rows) == manifest.counts["records"] == stats.totals["records"]
+    c = manifest.counts
+    assert c["walks"] == 6 == c["records"] + c["dropped"] + c["quarantined"]
+    assert manifest.config["graph"]["name"] == "tiny_qa" and manifest.config["seed"] == 0
+    assert manifest.extra["summary"]["nodes"]["ask"]["in"] == 6
+    meta = load_metadata(rows[0]["metadata"])["generator"]
+    assert meta["walk"]["path"] == ["ask", "answer"] and meta["seed_doc_id"] in {"moon", "water", "bees"}
+    assert rows[0]["source"] == "dataforge:tiny_qa" and rows[0]["text"].startswith("id: ")
+    assert pq.read_schema(next((out / "quarantine").glob("*.parquet"))).names == [
+        "id", "node", "reason", "detail", "metadata"]
+
+
+def test_records_are_identical_across_partition_counts(one_partition):
+    root, manifest, _ = one_partition
+    m3, stats = run_generate(SPEC, root / "p3", GenerateOptions(partitions=3, cache=str(root / "cache3")))
+    assert stats.totals["cache_hits"] == 0 and stats.totals["partitions"] == 3
+    assert data_bytes(root / "p3") == data_bytes(root / "p1")
+    assert m3.id == manifest.id
+
+
+def test_one_backend_per_executor_process_not_per_partition(one_partition):
+    root, _, _ = one_partition
+    m, stats = run_generate(SPEC, root / "p6", GenerateOptions(partitions=6, cache=str(root / "cache1")))
+    assert stats.totals["partitions"] == 6
+    assert 1 <= m.extra["backend_instances"] <= 2  # local[2]: two reused Python workers at most
+
+
+def test_cli_rerun_makes_zero_llm_calls_and_same_bytes(one_partition, capsys):
+    root, manifest, stats = one_partition
+    out = root / "again"
+    rc = main(["generate", str(SPEC), "--out", str(out), "--cache", str(root / "cache1"), "--partitions", "2"])
+    assert rc == 0
+    again = Manifest.read(out)
+    assert again.counts["llm_calls"] == 0 and again.counts["cache_hits"] == stats.totals["llm_calls"]
+    assert again.id == manifest.id and data_bytes(out) == data_bytes(root / "p1")
+    assert "0 LLM calls (everything from the cache)" in capsys.readouterr().err
+
+
+def test_bad_spec_and_seed_file_fail_with_one_line(tmp_path, capsys):
+    spec = tmp_path / "noseeds.py"
+    spec.write_text(SPEC.read_text().replace("seeds = [", "other = ["))
+    assert main(["generate", str(spec), "--out", str(tmp_path / "o")]) == 2
+    assert "defines no `seeds`" in capsys.readouterr().err
+    bad = tmp_path / "badseeds.py"
+    (tmp_path / "seeds.jsonl").write_text('{"id": "a", "text": "ok"}\n{"id": "b"}\n')
+    bad.write_text(SPEC.read_text().split("seeds = [")[0] + 'seeds = "seeds.jsonl"\n')
+    assert main(["generate", str(bad), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "seeds.jsonl[1]: field 'text': Field required" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.cluster
+def test_spark_submit_on_the_standalone_cluster_matches_local(cluster, one_partition, tmp_path):
+    root, manifest, _ = one_partition
+    out = tmp_path / "cluster-out"
+    proc = cluster.submit("jobs/generate.py", str(SPEC), "--out", str(out), "--cache", str(tmp_path / "c"),
+                          "--partitions", "2")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    m = Manifest.read(out)
+    assert m.counts["llm_calls"] > 0  # a fresh cache: the executors really generated
+    assert data_bytes(out) == data_bytes(root / "p1") and m.id == manifest.id
+    assert json.loads((out / "manifest.json").read_text())["kind"] == "generated"
+
+
+def test_backend_spec_round_trips_through_json():
+    spec = BackendSpec(kind="openai", model="m", options={"base_url": "http://127.0.0.1:1/v1"})
+    assert BackendSpec.model_validate_json(spec.model_dump_json()) == spec
