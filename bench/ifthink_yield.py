@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dataforge import BackendSpec, generate  # noqa: E402
-from dataforge.ifthink import IFThinkConfig, ifthink_graph, ifthink_seeds  # noqa: E402
+from dataforge.ifthink import Constraint, IFThinkConfig, answer_of, ifthink_graph, ifthink_seeds  # noqa: E402
 
 INSTRUCTIONS = [
     "Write a short note to a neighbour asking them to water your plants.",
@@ -49,14 +49,34 @@ def run(config: IFThinkConfig, n: int, batch_size: int) -> dict:
     kept = Counter(json.loads(r["metadata"])["ifthink"]["mode"] for r in result.records)
     failing = Counter(i for q in result.quarantined for f in _failures(q) for i in f["instruction_ids"])
     reasons = Counter(q["reason"] for q in result.quarantined)
+    checks = _check_rates([*result.records, *result.quarantined])
     return {"conversations": len(seeds), "kept": len(result.records), "kept_by_mode": dict(kept),
             "llm_calls": calls, "yield": len(result.records) / calls if calls else 0.0, "seconds": seconds,
-            "reasons": dict(reasons), "top_failing": failing.most_common(5)}
+            "reasons": dict(reasons), "top_failing": failing.most_common(5), "checks": checks}
+
+
+def _steps(row: dict) -> list[dict]:
+    return json.loads(row["metadata"])["generator"]["steps"]
 
 
 def _failures(q: dict) -> list[dict]:
-    steps = json.loads(q["metadata"])["generator"]["steps"]
-    return [f for s in steps for f in s.get("failures", [])]
+    return [f for s in _steps(q) for f in s.get("failures", [])]
+
+
+def _check_rates(rows: list[dict]) -> tuple[int, int]:
+    """(passed, total) over every (assistant turn, active constraint) check the run made."""
+    passed = total = 0
+    for row in rows:
+        turns = [s for s in _steps(row) if s["node"].startswith("turn_")]
+        if not turns:
+            continue
+        conv = turns[-1].get("output") or {**turns[-1]["input"], "assistant": []}
+        plan = [[Constraint(**c) for c in new] for new in conv["constraints"]]
+        for k, content in enumerate(conv["assistant"], start=1):
+            for c in [c for new in plan[:k] for c in new]:
+                total += 1
+                passed += c.check(answer_of(content))
+    return passed, total
 
 
 def main() -> None:
@@ -66,8 +86,10 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--compare", action="store_true", help="also run with early_stop=False, side by side")
+    ap.add_argument("--pool", default="", help="comma-separated instruction ids (default: the multi-turn pool)")
     args = ap.parse_args()
-    base = IFThinkConfig(turns=args.turns, max_tokens=args.max_tokens, reasoning_max_tokens=args.max_tokens)
+    pool = {"pool": tuple(args.pool.split(","))} if args.pool else {}
+    base = IFThinkConfig(turns=args.turns, max_tokens=args.max_tokens, reasoning_max_tokens=args.max_tokens, **pool)
     variants = {"early_stop": base}
     if args.compare:
         variants["check_at_end"] = base.model_copy(update={"early_stop": False})
@@ -76,10 +98,13 @@ def main() -> None:
         print(f"[{name}] {r['kept']}/{r['conversations']} conversations kept ({r['kept_by_mode']}), "
               f"{r['llm_calls']} LLM calls, verified yield {r['yield']:.4f} kept/call, {r['seconds']:.0f}s")
         print(f"[{name}] quarantine reasons {r['reasons']}; most failed instruction ids {r['top_failing']}")
+        passed, total = r["checks"]
+        print(f"[{name}] constraint checks passed: {passed}/{total} ({passed / max(total, 1):.1%}) of the turns generated")
     if args.compare:
         a, b = results["early_stop"], results["check_at_end"]
-        ratio = a["yield"] / b["yield"] if b["yield"] else float("nan")
-        print(f"yield ratio early_stop / check_at_end: {ratio:.2f} (calls {a['llm_calls']} vs {b['llm_calls']})")
+        ratio = f"{a['yield'] / b['yield']:.2f}" if b["yield"] else "n/a (nothing kept)"
+        print(f"yield ratio early_stop / check_at_end: {ratio}; LLM calls {a['llm_calls']} vs {b['llm_calls']} "
+              f"(ratio {a['llm_calls'] / max(b['llm_calls'], 1):.2f})")
     print("embedded SmolLM2-135M on CPU; figures need a quiet machine")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dataforge import Document, Sampling, generate
+from dataforge import CallCache, Document, Sampling, generate
 from dataforge.rephrase import ExposureLedger, RephraseConfig, rephrase_graph, token_counter
 
 from .docs import long_document
@@ -75,7 +75,8 @@ def test_exposure_cap_holds_across_two_runs(tmp_path, embedded_llm):
     a = Document(id="doc-a", text="The Birch river floods every spring.")
     b = Document(id="doc-b", text="Cedar wood resists rot and insects.")
     # Run 1: three walks per document; the cap (2) refuses each document's third walk.
-    first = generate(graph, [a, b], walks=6, seed=0, backend=embedded_llm, use_cache=False)
+    cache = CallCache(tmp_path / "calls")
+    first = generate(graph, [a, b], walks=6, seed=0, backend=embedded_llm, cache=cache)
     assert first.stats.totals["records"] == 4
     refused = [q for q in first.quarantined if q["reason"] == "exposure_cap"]
     assert len(refused) == 2 and {"doc-a", "doc-b"} == {_meta(q)["generator"]["seed_doc_id"] for q in refused}
@@ -88,7 +89,8 @@ def test_exposure_cap_holds_across_two_runs(tmp_path, embedded_llm):
     reasons = {_meta(q)["generator"]["seed_doc_id"]: q["reason"] for q in second.quarantined}
     assert reasons == {"doc-a": "exposure_cap", "doc-b": "exposure_cap"}
     assert [_meta(r)["rephrase"]["source_id"] for r in second.records] == ["doc-c"]
-    # Rerunning run 1 is not a new exposure: the same walks are admitted again.
-    again = generate(graph, [a, b], walks=6, seed=0, backend=embedded_llm, use_cache=False)
+    # Rerunning run 1 (from the call cache) is not a new exposure: the same walks are admitted again.
+    again = generate(graph, [a, b], walks=6, seed=0, backend=embedded_llm, cache=cache)
+    assert again.stats.totals["llm_calls"] == 0
     assert sorted(r["id"] for r in again.records) == sorted(r["id"] for r in first.records)
     assert ledger.prior("doc-a") == 2
