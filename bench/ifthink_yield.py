@@ -70,7 +70,8 @@ def _check_rates(rows: list[dict]) -> tuple[int, int]:
         turns = [s for s in _steps(row) if s["node"].startswith("turn_")]
         if not turns:
             continue
-        conv = turns[-1].get("output") or {**turns[-1]["input"], "assistant": []}
+        last = turns[-1]
+        conv = last.get("output") or {**last["input"], "assistant": last.get("assistant", [])}
         plan = [[Constraint(**c) for c in new] for new in conv["constraints"]]
         for k, content in enumerate(conv["assistant"], start=1):
             for c in [c for new in plan[:k] for c in new]:

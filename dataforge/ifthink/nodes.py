@@ -165,7 +165,9 @@ class AssistantTurn(Node):
                     "think_style": self.config.think_style if v.thinking else "no_think"}
             failure = self._early_failure(value, contents[i]) if self.config.early_stop else None
             if failure is not None:
-                out.append(Quarantine(failure["reason"], _detail([failure]), {**info, "failures": [failure]}))
+                # The failing answer stays in the lineage, so a quarantined conversation can be inspected.
+                out.append(Quarantine(failure["reason"], _detail([failure]),
+                                      {**info, "failures": [failure], "assistant": value.assistant}))
             else:
                 out.append(Step(value, info, calls[i]))
         return out

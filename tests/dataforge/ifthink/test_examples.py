@@ -22,6 +22,11 @@ def test_ifthink_example_runs(embedded_llm, monkeypatch):
     result = generate(spec.graph, seeds[:2], backend=embedded_llm, use_cache=False)
     t = result.stats.totals
     assert t["walks"] == 2 == t["records"] + t["quarantined"] and t["llm_calls"] > 0
+    for row in result.quarantined:  # early stop: the failing turn and its answer are in the lineage
+        step = json.loads(row["metadata"])["generator"]["steps"][-1]
+        if row["node"].startswith("turn_"):
+            turn = int(row["node"].removeprefix("turn_"))
+            assert step["failures"][0]["turn"] == turn and len(step["assistant"]) == turn
 
 
 def test_ifthink_example_runs_with_forge_generate(spark, tmp_path, monkeypatch):
