@@ -67,7 +67,8 @@ class RephraseConfig(BaseModel):
     def _ledger(cls, v: str) -> str:
         if not v.strip() or "\x00" in v:
             raise ValueError("ledger must be a directory path")
-        return str(Path(v).expanduser())
+        # Resolved on the driver: executors may start in another working directory.
+        return str(Path(v).expanduser().absolute())
 
 
 def rephrase_graph(config: RephraseConfig, name: str = "rephrase") -> Graph:
