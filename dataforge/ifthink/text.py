@@ -39,8 +39,12 @@ def _ends_sentence(text: str, start: int, end: int) -> bool:
     if mark[0] in "!?。！？" or len(mark.rstrip("\"'”’)]")) > 1:
         return True
     # A single period: not after an abbreviation, an initial ("J. Smith") or inside a number ("3.14").
-    before = re.search(r"([\w.]+)$", text[:start])
-    prev = before.group(1).lower() if before else ""
+    # The token before the period, found by walking back (a regex anchored at the end would rescan
+    # the line for every period).
+    i = start
+    while i > 0 and (text[i - 1].isalnum() or text[i - 1] in "._"):
+        i -= 1
+    prev = text[i:start].lower()
     if prev in _ABBREVIATIONS or (len(prev) == 1 and prev.isalpha()):
         return False
     nxt = text[end:end + 1]
