@@ -6,8 +6,9 @@ Each walk takes one document through the exposure gate, one style (encyclopedic,
 the user-defined `glossary` style below), MiniLM fidelity, and records the kept rephrase in the
 exposure ledger (`REPHRASE_LEDGER`, default out/rephrase-exposure). Walks are dealt round-robin over
 the 4 documents, so 8 walks rephrase each document twice, the default cap: run the same command with
-`--seed 1` and every walk is refused with an `exposure_cap` quarantine. With the embedded 135M model
-many rephrases fall below the fidelity threshold and are quarantined with their scores.
+`--seed 1` and the walks of every document whose two rephrases were kept are refused (quarantined as
+`exposure_cap`). With the embedded 135M model many rephrases fall below the fidelity threshold and are
+quarantined with their scores (those are not exposures).
 Set FORGE_EXAMPLE_SMOKE=1 for a seconds-long smoke run with tiny token budgets.
 """
 
