@@ -1,0 +1,59 @@
+"""Constraints (an instruction id plus its arguments) and the public `check` function."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from dataforge.ifthink.base import REGISTRY, get
+
+
+def check(instruction_id: str, kwargs: dict[str, Any] | None, response: str) -> bool:
+    """Does `response` follow the IFEval instruction `instruction_id` with arguments `kwargs`?
+
+    Deterministic and offline (no network, no downloaded NLTK data). Unknown ids or bad arguments
+    raise a one-line ForgeError; arguments IFEval's data lists as null are ignored.
+
+    Example:
+        check("length_constraints:number_words", {"relation": "less than", "num_words": 5}, "Hi there.")
+    """
+    if not isinstance(response, str):
+        raise TypeError(f"response must be a str, got {type(response).__name__}")
+    instruction = get(instruction_id)
+    return bool(instruction.verify(instruction.validate(kwargs), response))
+
+
+class Constraint(BaseModel):
+    """One verifiable instruction with its arguments, validated on construction.
+
+    Args:
+        id: an IFEval instruction id, e.g. "detectable_format:title".
+        kwargs: its arguments under IFEval's names, e.g. {"relation": "at least", "num_words": 50}.
+    Example:
+        c = Constraint(id="punctuation:no_comma"); c.describe(); c.check("No commas here.")
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kwargs: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _validate(self) -> Constraint:
+        # ForgeError is not a ValueError, so pydantic lets it through as the one-line message it is.
+        object.__setattr__(self, "kwargs", get(self.id).validate(self.kwargs))
+        return self
+
+    def describe(self, variant: int = 0) -> str:
+        """The constraint as natural-language text for a user turn."""
+        return REGISTRY[self.id].describe(self.kwargs, variant)
+
+    def check(self, response: str) -> bool:
+        return bool(REGISTRY[self.id].verify(self.kwargs, response))
+
+
+def failing(constraints: Iterable[Constraint], response: str) -> list[str]:
+    """Ids of the constraints `response` does not follow, in the given order."""
+    return [c.id for c in constraints if not c.check(response)]

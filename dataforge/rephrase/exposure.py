@@ -1,0 +1,96 @@
+"""The exposure ledger: how many times each source document has been rephrased, across runs.
+
+Rephrasing one scarce document again and again turns it into a memorized one, so each source gets
+at most `max_exposure` rephrases (default 2) over every run that shares a ledger directory.
+
+The ledger holds one small JSON marker per kept rephrase, `<root>/<hh>/<doc hash>/<walk id>.json`,
+naming the run it came from (graph id and seed). A run admits a document's walks by their ordinal
+(walk 0, 1, ... of that document in this run) while `prior + ordinal < max_exposure`, where `prior`
+counts the markers of *other* runs. The decision is a pure function of the ledger's other runs and
+the walk, so it is the same on every Spark partition, and rerunning the same spec and seed (a resumed
+or repeated run) makes the same decisions instead of counting itself twice. Runs that share a ledger
+should not run at the same time; on a cluster the ledger lives on storage every executor sees.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataforge.core.commit import atomic_write_text
+from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import sha256_bytes
+
+DEFAULT_MAX_EXPOSURE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A rephrase refused because its document is at the cap."""
+
+    doc_id: str
+    prior: int
+    ordinal: int | None
+    cap: int
+
+    @property
+    def message(self) -> str:
+        done = self.prior + (self.ordinal if self.ordinal is not None else max(0, self.cap - self.prior))
+        return (f"document {self.doc_id!r}: {done} rephrase(s) already recorded or admitted, at the exposure "
+                f"cap of {self.cap}; this rephrase is refused (raise max_exposure to allow more)")
+
+
+class ExposureLedger:
+    """Per-document rephrase markers shared by every run pointing at the same directory.
+
+    Args:
+        root: the ledger directory (created on first record).
+    Example:
+        ledger = ExposureLedger("datasets/rephrase-exposure")
+        ledger.prior("doc1", run=("graph-id", 0))      # rephrases of doc1 recorded by other runs
+        ledger.record("doc1", "walk-id", run=("graph-id", 0), info={"style": "lecture"})
+    """
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser().absolute()
+
+    def _doc_dir(self, doc_id: str) -> Path:
+        # Document ids are arbitrary strings; a hash makes a safe, evenly spread path.
+        h = sha256_bytes(doc_id.encode("utf-8", "surrogatepass"))[:32]
+        return self.root / h[:2] / h
+
+    def markers(self, doc_id: str) -> list[dict[str, Any]]:
+        """The recorded rephrases of `doc_id` (one dict per marker)."""
+        d = self._doc_dir(doc_id)
+        out = []
+        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
+            try:
+                out.append(json.loads(p.read_text("utf-8")))
+            except (OSError, ValueError) as e:
+                raise ForgeError(f"{p}: unreadable exposure marker ({e}); delete it if its run was discarded") from e
+        return out
+
+    def prior(self, doc_id: str, run: tuple[str, int] | None = None) -> int:
+        """Rephrases of `doc_id` recorded by runs other than `run` (graph id, seed)."""
+        return sum(1 for m in self.markers(doc_id) if run is None or (m.get("graph_id"), m.get("seed")) != tuple(run))
+
+    def decide(self, doc_id: str, ordinal: int | None, cap: int, run: tuple[str, int] | None = None
+               ) -> Refusal | None:
+        """None when the walk with this `ordinal` (None: beyond the cap) is admitted, else the refusal."""
+        if cap < 0:
+            raise ForgeError(f"max_exposure={cap}: must be >= 0 (0 refuses every document)")
+        prior = self.prior(doc_id, run)
+        if ordinal is not None and prior + ordinal < cap:
+            return None
+        return Refusal(doc_id, prior, ordinal, cap)
+
+    def record(self, doc_id: str, walk_id: str, run: tuple[str, int], info: dict[str, Any] | None = None) -> Path:
+        """Record one kept rephrase (idempotent for the same walk)."""
+        if not walk_id or "/" in walk_id or "\\" in walk_id or walk_id.startswith("."):
+            raise ForgeError(f"exposure ledger: bad walk id {walk_id!r}")
+        path = self._doc_dir(doc_id) / f"{walk_id}.json"
+        marker = {"doc_id": doc_id, "walk_id": walk_id, "graph_id": run[0], "seed": run[1], **(info or {})}
+        atomic_write_text(path, json.dumps(marker, sort_keys=True, ensure_ascii=False) + "\n")
+        return path
