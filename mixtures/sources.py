@@ -66,6 +66,25 @@ def _json_kind(path: Path, where: str) -> str:
     raise ForgeError(f"{path}: empty file; {where} has no records")
 
 
+def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], str]:
+    """The Parquet files holding the source's kind of records (a curated dataset may hold both)."""
+    by_kind: dict[str, list[Path]] = {}
+    for f in files:
+        try:
+            by_kind.setdefault(kind_of(pq.read_schema(f)), []).append(f)
+        except ValueError as e:
+            raise ForgeError(f"{f}: {e}; a source holds text or chat records") from e
+    if src.kind is not None:
+        if src.kind not in by_kind:
+            raise ForgeError(f"{where}: Source.kind={src.kind!r} but the dataset holds only "
+                             f"{' and '.join(sorted(by_kind))} records; fix Source.kind")
+        return by_kind[src.kind], src.kind
+    if len(by_kind) > 1:
+        raise ForgeError(f"{where}: holds both text and chat records; set Source.kind to 'text' or 'chat'")
+    kind = next(iter(by_kind))
+    return by_kind[kind], kind
+
+
 def _content_id(root: Path, files: list[Path]) -> str:
     base = root if root.is_dir() else root.parent
     return stable_hash({"files": {p.relative_to(base).as_posix(): sha256_file(p) for p in files}})
@@ -89,10 +108,7 @@ def _from_path(src: Source, root: Path) -> ResolvedSource:
     if not files:
         raise ForgeError(f"{where}: no Parquet or JSONL files found")
     if fmt == "parquet":
-        try:
-            kind = kind_of(pq.read_schema(files[0]))
-        except ValueError as e:
-            raise ForgeError(f"{files[0]}: {e}; a source holds text or chat records") from e
+        files, kind = _one_kind(src, files, where)
     else:
         kind = _json_kind(files[0], where)
     mid = manifest.id if has_manifest else _content_id(root, files)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math as _math
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
@@ -60,14 +60,19 @@ class Source(_SpecModel):
         path: a directory (absolute, or relative to the spec file, else to the working dir) or a manifest id.
         max_epochs: the most times the build may repeat the source over all stages (None: no cap).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
+        kind: "text" or "chat": which records to take from a dataset that holds both (curating
+            generated chat records together with web text gives one such dataset); None takes the
+            dataset's only kind.
     Example:
         math = Source("math", path="curated/math", max_epochs=4)
+        sft = Source("sft", path="curated/all", kind="chat")
     """
 
     name: str
     path: str
     max_epochs: float | None = Field(default=None, gt=0)
     holdout_docs: int = Field(default=32, ge=0)
+    kind: Literal["text", "chat"] | None = None
 
     @model_validator(mode="after")
     def _names(self) -> Source:

@@ -17,7 +17,6 @@ LOCAL_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "8",
-    "spark.default.parallelism": "8",
     "spark.driver.memory": "4g",
 }
 COMMON_CONF = {
@@ -81,6 +80,10 @@ def get_spark(master: str | None = None, app_name: str = "dataforge", conf: dict
         master = master or "local[*]"
         if master.startswith("local"):
             settings.update(LOCAL_CONF)
+            # One machine: bind to loopback (no hostname warnings) and keep Spark's logs to errors.
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            log4j = Path(__file__).with_name("log4j2.properties")
+            settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log4j.as_uri()}"
     if master:
         builder = builder.master(master)
     settings.update(conf or {})

@@ -47,3 +47,25 @@ def test_changed_or_unusable_sources_are_refused_naming_the_file(data_root, tmp_
     (bad / "x.jsonl").write_text(json.dumps({"body": "no text field"}) + "\n")
     with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text' or a 'messages' field"):
         resolve_source(Source("b", path=str(bad)))
+
+
+def test_a_dataset_holding_text_and_chat_feeds_one_source_per_kind(tmp_path):
+    from dataforge.core.io import write_table
+    from dataforge.core.records import CHAT_SCHEMA, TEXT_SCHEMA
+
+    from .conftest import chat_rows, text_rows
+
+    root = tmp_path / "curated"
+    write_table(text_rows("web", 5, 5, 10, seed=1), root / "data" / "text" / "part-00000.parquet", TEXT_SCHEMA)
+    write_table(chat_rows(5, seed=2), root / "data" / "chat" / "part-00000.parquet", CHAT_SCHEMA)
+    Manifest.build(root, "curated", {"t": 1}).write(root)
+    with pytest.raises(ForgeError, match="holds both text and chat records; set Source.kind"):
+        resolve_source(Source("all", path=str(root)))
+    chat = resolve_source(Source("sft", path=str(root), kind="chat"))
+    text = resolve_source(Source("web", path=str(root), kind="text"))
+    assert (chat.kind, text.kind) == ("chat", "text")
+    assert [p.split("/data/")[1] for p in chat.files + text.files] == ["chat/part-00000.parquet",
+                                                                       "text/part-00000.parquet"]
+    assert chat.manifest_id == text.manifest_id == Manifest.read(root).id
+    with pytest.raises(ForgeError, match=r"Source.kind='chat' but the dataset holds only text"):
+        resolve_source(Source("x", path=str(root / "data" / "text"), kind="chat"))
