@@ -10,6 +10,8 @@ the driver.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ KINDS = ("record", "dropped", "quarantined", "call")
 
 def plan_rows(plans: list[WalkPlan], seeds: list[Struct]) -> list[str]:
     by_id = {seed_id_of(s): s.model_dump_json() for s in seeds}
-    return [json.dumps({"id": p.id, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
+    return [json.dumps({"id": p.id, "key": p.key, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
                         "seed": by_id[p.seed_id]}) for p in plans]
 
 
@@ -43,17 +45,20 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             loads = backend_loads()
             backend = backend_for(backend_spec)
             seeds = {r["seed_id"]: graph.source.model_validate_json(r["seed"]) for r in raw}
-            plans = [WalkPlan(r["id"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
+            plans = [WalkPlan(r["id"], r["key"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
             engine = Engine(graph, backend, seed=seed, cache=CallCache(cache_root) if cache_root else None,
                             emit_calls=emit_calls, round_size=round_size)
             result = engine.run(list(seeds.values()), plans)
             stats = result.stats
-            stats.totals["backend_loads"] += backend_loads() - loads
+            built = backend_loads() - loads
+            stats.totals["backend_loads"] += built
+            stats.executors[f"{socket.gethostname()}:{os.getpid()}"]["backend_loads"] += built
             for kind, rows_out in zip(KINDS, (result.records, result.dropped, result.quarantined, result.calls),
                                       strict=True):
                 for row in rows_out:
                     yield kind, json.dumps(row, ensure_ascii=False)
         stats.totals["partitions"] += 1
+        stats.executors[f"{socket.gethostname()}:{os.getpid()}"]["partitions"] += 1
         yield "stats", json.dumps(stats.to_json())
 
     return run
@@ -65,11 +70,12 @@ def spark_progress(spark, total_walks: int, enabled: bool):
     if not enabled:
         yield
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
     with Progress(TextColumn("[bold]generate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), transient=False) as bar:
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(f"{total_walks} walks, partitions", total=None)
 
         def poll() -> None:

@@ -177,7 +177,7 @@ class Engine:
             for p in round_plans:
                 if p.seed_id not in by_id:
                     raise ForgeError(f"walk {p.id}: seed {p.seed_id!r} is not among the seeds given")
-                states.append(WalkState(p.id, p.path, by_id[p.seed_id]))
+                states.append(WalkState(p.key, p.path, by_id[p.seed_id]))
             advance(self.graph, states, ctx, on_batch)
             for p, s in zip(round_plans, states, strict=True):
                 finish(self, p, s, out)

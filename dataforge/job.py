@@ -24,7 +24,7 @@ from dataforge.core.manifest import Manifest
 from dataforge.core.records import CHAT_DDL, TEXT_DDL
 from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
-from dataforge.spec import load_generate_spec, resolve_seeds
+from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
 from dataforge.walk import plan_walks
 
@@ -55,6 +55,23 @@ def _frame(spark, rdd, kind: str, layout: str, ddl: str):
     return spark.createDataFrame(rows, ddl)
 
 
+def _content_digest(rdd, kinds: list[str]) -> dict[str, list]:
+    """Per kind: row count and an order-independent hash of the rows (sum of row hashes mod 2**128).
+
+    Parquet bytes written by Spark can differ between JVMs (parquet-mr lists a column's encodings in
+    hash-set order), so the dataset id is computed from the rows themselves: the same rows give the
+    same id on a laptop and on a cluster.
+    """
+    import hashlib
+
+    def fold(kv):
+        return kv[0], (1, int(hashlib.sha256(kv[1].encode("utf-8")).hexdigest()[:32], 16))
+
+    sums = dict(rdd.filter(lambda kv: kv[0] in kinds).map(fold)
+                .reduceByKey(lambda a, b: (a[0] + b[0], (a[1] + b[1]) % 2**128)).collect())
+    return {k: [sums.get(k, (0, 0))[0], f"{sums.get(k, (0, 0))[1]:032x}"] for k in kinds}
+
+
 def _parents(spec_seeds: Any, base: Path) -> list[str]:
     if isinstance(spec_seeds, (str, Path)):
         p = Path(spec_seeds) if Path(spec_seeds).is_absolute() else base / spec_seeds
@@ -63,13 +80,14 @@ def _parents(spec_seeds: Any, base: Path) -> list[str]:
     return []
 
 
-def run_generate(spec_path: str | Path, out: str | Path, opts: GenerateOptions) -> tuple[Manifest, RunStats]:
+def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: GenerateOptions
+                 ) -> tuple[Manifest, RunStats]:
     """Run a generation spec end to end and commit `out`; returns its manifest and the run's statistics."""
     from dataforge.cache import CallCache
     from dataforge.core.spark import get_spark
     from dataforge.distributed import run_partitions
 
-    spec = load_generate_spec(spec_path)
+    spec = spec_path if isinstance(spec_path, GenerateSpec) else load_generate_spec(spec_path)
     graph = spec.graph
     backend_spec = opts.backend or spec.backend or BackendSpec()
     seeds = resolve_seeds(spec.seeds, graph, base=spec.path.parent, backend_spec=backend_spec)
@@ -102,9 +120,13 @@ def run_generate(spec_path: str | Path, out: str | Path, opts: GenerateOptions) 
                 raise ForgeError(f"walk accounting broke: {walks} planned, totals {dict(t)}")
             extra = {"record_kind": layout, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
                      "quarantined": stats.reasons("quarantined"), "backend_instances": t["backend_loads"],
+                     "executors": stats.to_json()["executors"],
                      "partitions": t["partitions"]}
-            manifest = Manifest.build(tmp, "generated", config, parents=_parents(spec.seeds, spec.path.parent),
-                                      counts=counts, extra=extra)
+            parents = _parents(spec.seeds, spec.path.parent)
+            content = _content_digest(rdd, ["record", "dropped", "quarantined", "call"])
+            dataset_id = stable_hash({"kind": "generated", "parents": parents, "config": config, "rows": content})
+            manifest = Manifest.build(tmp, "generated", config, parents=parents, counts=counts, extra=extra,
+                                      id=dataset_id)
             manifest.write(tmp)
     finally:
         rdd.unpersist()

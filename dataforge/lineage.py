@@ -25,7 +25,8 @@ STOPPED_DDL = "id string, node string, reason string, detail string, metadata st
 def walk_lineage(engine: Engine, plan: WalkPlan, state: WalkState) -> dict[str, Any]:
     g = engine.graph
     return {"generator": {"graph": g.name, "graph_id": g.id, "seed": engine.seed, "seed_doc_id": plan.seed_id,
-                          "walk": {"id": plan.id, "index": plan.index, "path": list(plan.path)},
+                          "walk": {"id": plan.id, "key": plan.key, "index": plan.index,
+                                   "path": list(plan.path)},
                           "model": engine.backend.model_id, "steps": state.steps}}
 
 

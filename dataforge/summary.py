@@ -17,12 +17,15 @@ class RunStats:
             lambda: {"in": 0, "out": 0, "dropped": Counter(), "quarantined": Counter(), "llm_calls": 0,
                      "cache_hits": 0})
         self.totals: Counter = Counter()
+        # Per executor process ("host:pid"): partitions run and backends built there.
+        self.executors: dict[str, Counter] = defaultdict(Counter)
 
     def node(self, name: str) -> dict[str, Any]:
         return self.nodes[name]
 
     def to_json(self) -> dict[str, Any]:
         return {"totals": dict(sorted(self.totals.items())),
+                "executors": {k: dict(v) for k, v in sorted(self.executors.items())},
                 "nodes": {n: {k: dict(sorted(v.items())) if isinstance(v, Counter) else v for k, v in d.items()}
                           for n, d in sorted(self.nodes.items())}}
 
@@ -30,6 +33,8 @@ class RunStats:
     def from_json(cls, data: dict[str, Any]) -> RunStats:
         s = cls()
         s.totals.update(data.get("totals", {}))
+        for k, v in data.get("executors", {}).items():
+            s.executors[k].update(v)
         for n, d in data.get("nodes", {}).items():
             tgt = s.nodes[n]
             for k, v in d.items():
@@ -38,6 +43,8 @@ class RunStats:
 
     def merge(self, other: RunStats) -> RunStats:
         self.totals.update(other.totals)
+        for k, v in other.executors.items():
+            self.executors[k].update(v)
         for n, d in other.nodes.items():
             tgt = self.nodes[n]
             for k, v in d.items():

@@ -1,8 +1,8 @@
 """Taxonomy generation: expand a domain depth-first into k sub-domains per level, down to depth d.
 
 Data-scarce domains get coverage by walking from many narrow leaves instead of one broad prompt.
-Each expansion is one LLM call (JSON-constrained when the backend supports it, else one topic per
-line); siblings are deduplicated (case, punctuation and word-order insensitive, plus near-duplicates
+Each expansion is one LLM call (a numbered list, or JSON-constrained with `structured=True`); junk
+lines are discarded, siblings are deduplicated (case, punctuation and word-order insensitive, plus near-duplicates
 by word overlap) and a short list is topped up with new seeds. Leaves become `Topic` seeds.
 """
 
@@ -19,8 +19,9 @@ from dataforge.core.hashing import stable_hash
 from dataforge.nodes.parsing import ParseError, parse_json_object
 from dataforge.structs import Struct
 
-DEFAULT_PROMPT = ("List {k} distinct, specific subtopics of \"{path}\". "
-                  "Each subtopic is a short noun phrase of at most five words.")
+DEFAULT_PROMPT = ('What are {k} distinct subtopics of "{path}"? '
+                  "Answer with a numbered list of short phrases.")
+_LISTED = re.compile(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s+")
 
 
 class Topic(Struct):
@@ -41,8 +42,21 @@ def _near(a: str, b: str, threshold: float) -> bool:
 
 
 def _clean(line: str) -> str:
-    line = re.sub(r"^\s*(?:[-*•]|\d+[.)]|[a-z][.)])\s*", "", line).strip().strip("\"'").strip()
-    return line.rstrip(".:;,")
+    line = _LISTED.sub("", line).strip().strip("\"'*").strip()
+    line = line.split(":")[0].split(" - ")[0].strip()  # "Sourdough: a starter..." keeps the head
+    return line.rstrip(".;,")
+
+
+def _plausible(topic: str) -> bool:
+    """A short phrase of mostly letters with at least one real word (small models emit junk)."""
+    letters = sum(ch.isalpha() or ch == " " for ch in topic)
+    return 2 <= len(topic) <= 80 and letters >= 0.8 * len(topic) and bool(re.search(r"[^\W\d_]{3,}", topic))
+
+
+def _listed_items(reply: str) -> list[str]:
+    lines = [ln for ln in reply.splitlines() if ln.strip()]
+    listed = [ln for ln in lines if _LISTED.match(ln)]
+    return listed or lines  # prefer list items; chatty preambles are not topics
 
 
 class Taxonomy(BaseModel):
@@ -66,14 +80,15 @@ class Taxonomy(BaseModel):
     similarity: float = Field(0.6, gt=0, le=1)
     attempts: int = Field(3, ge=1)
     prompt: str = DEFAULT_PROMPT
-    sampling: Sampling = Sampling(max_tokens=96, temperature=0.8)
+    sampling: Sampling = Sampling(max_tokens=96, temperature=0.7)
+    structured: bool = False  # JSON-constrained replies (better with larger models than the embedded one)
     seed: int = 0
 
     def _ask(self, backend: Backend, path: list[str], attempt: int) -> list[str]:
         text = " > ".join(path)
         params = self.sampling.with_seed(int(stable_hash([self.seed, path, attempt], 15), 16))
         user = self.prompt.format(k=self.k, path=text)
-        if backend.supports_json_schema:
+        if self.structured and backend.supports_json_schema:
             schema = {"type": "object", "properties": {"subtopics": {
                 "type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 60},
                 "minItems": self.k, "maxItems": self.k}}, "required": ["subtopics"]}
@@ -84,9 +99,9 @@ class Taxonomy(BaseModel):
             except ParseError:
                 items = []
         else:
-            reply = backend.generate([[{"role": "user", "content": user + " One per line."}]], params)[0].text
-            items = reply.splitlines()
-        return [c for c in (_clean(str(x)) for x in items) if 2 <= len(c) <= 80]
+            reply = backend.generate([[{"role": "user", "content": user}]], params)[0].text
+            items = _listed_items(reply)
+        return [c for c in (_clean(str(x)) for x in items) if _plausible(c)]
 
     def children(self, backend: Backend, path: list[str]) -> list[str]:
         """Up to k distinct sub-domains of `path` (siblings deduplicated)."""

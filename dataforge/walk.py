@@ -25,9 +25,15 @@ PATH_LIMIT = 10_000
 
 @dataclass(frozen=True, slots=True)
 class WalkPlan:
-    """One planned walk: `id` is the id of the record it produces."""
+    """One planned walk.
+
+    `id` is the id of the record it produces (it names the graph too); `key` names the walk by
+    (global seed, seed id, index) only and seeds its LLM calls, so editing one node of a graph leaves
+    the cached calls of the other nodes valid.
+    """
 
     id: str
+    key: str
     seed_id: str
     index: int
     path: tuple[str, ...]
@@ -39,6 +45,10 @@ def walk_rng(seed: int, seed_id: str, index: int) -> random.Random:
 
 def walk_id(graph_id: str, seed: int, seed_id: str, index: int) -> str:
     return stable_hash({"graph": graph_id, "seed": seed, "seed_id": seed_id, "walk": index}, 32)
+
+
+def walk_key(seed: int, seed_id: str, index: int) -> str:
+    return stable_hash({"seed": seed, "seed_id": seed_id, "walk": index}, 32)
 
 
 def _pick(rng: random.Random, options: list[tuple[str, float]]) -> str:
@@ -135,11 +145,12 @@ def plan_walks(graph: Graph, seed_ids: Sequence[str], walks: int, seed: int) -> 
     keys = [(seed_ids[i % len(seed_ids)], i // len(seed_ids)) for i in range(walks)]
     gid = graph.id
     if not graph.quotas:
-        return [WalkPlan(walk_id(gid, seed, s, k), s, k, sample_path(graph, walk_rng(seed, s, k))) for s, k in keys]
+        return [WalkPlan(walk_id(gid, seed, s, k), walk_key(seed, s, k), s, k, sample_path(graph, walk_rng(seed, s, k)))
+                for s, k in keys]
     counts = _largest_remainder(path_targets(graph), walks)
     slots = [p for p in sorted(counts) for _ in range(counts[p])]
     order = sorted(range(walks), key=lambda i: stable_hash([seed, *keys[i]], 16))
     paths: list[tuple[str, ...]] = [()] * walks
     for slot, i in zip(slots, order, strict=True):
         paths[i] = slot
-    return [WalkPlan(walk_id(gid, seed, s, k), s, k, paths[i]) for i, (s, k) in enumerate(keys)]
+    return [WalkPlan(walk_id(gid, seed, s, k), walk_key(seed, s, k), s, k, paths[i]) for i, (s, k) in enumerate(keys)]

@@ -57,7 +57,8 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
     from dataforge.job import GenerateOptions, run_generate
     from dataforge.spec import load_generate_spec
 
-    spec_backend = load_generate_spec(graph).backend or BackendSpec()
+    spec = load_generate_spec(graph)
+    spec_backend = spec.backend or BackendSpec()
     opts = _options(option)
     if base_url:
         opts["base_url"] = base_url
@@ -66,12 +67,12 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
                                options={**(spec_backend.options if (backend or spec_backend.kind) ==
                                            spec_backend.kind else {}), **opts})
     console = Console(stderr=True)
-    manifest, stats = run_generate(graph, out, GenerateOptions(
+    manifest, stats = run_generate(spec, out, GenerateOptions(
         walks=walks, seed=seed, backend=backend_spec, master=master, partitions=partitions, cache=cache,
         use_cache=not no_cache, emit_calls=emit_calls, progress=True))
     console.print(stats.table(f"forge generate {graph.name}"))
-    console.print(stats.line())
-    console.print(f"wrote {out} (manifest {manifest.id})")
+    console.print(stats.line(), soft_wrap=True)
+    console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ class VLLMBackend(Backend):
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        structured = StructuredOutputsParams(json=p.json_schema) if p.json_schema is not None else None
+        structured = (StructuredOutputsParams(json=p.json_schema, disable_any_whitespace=True)
+                      if p.json_schema is not None else None)
         return SamplingParams(max_tokens=p.max_tokens, temperature=p.temperature, top_p=p.top_p,
                               seed=p.seed % (2**63), stop=list(p.stop) or None, structured_outputs=structured)
 

@@ -13,11 +13,12 @@ from dataforge.nodes.llm import LLMNode
 from dataforge.nodes.parsing import ParseError, parse_json_object, parse_score
 from dataforge.structs import Struct
 
-DEFAULT_PROMPT = """You grade training data. Rubric: {{ rubric }}
+DEFAULT_PROMPT = """Rubric: {{ rubric }}
 
 {% for name, value in fields %}{{ name | capitalize }}: {{ value }}
 {% endfor %}
-Give a score from {{ lo }} to {{ hi }} and a short rationale, as JSON: {"score": <number>, "rationale": "<one sentence>"}"""
+Rate how well this meets the rubric on a scale from {{ lo }} (not at all) to {{ hi }} (fully). \
+Reply in JSON with a score and a one-sentence rationale."""
 
 
 class JudgeNode(LLMNode):
@@ -83,7 +84,8 @@ class JudgeNode(LLMNode):
         schema = {"type": "object", "properties": {
             self.score_field: {"type": "integer" if is_int else "number",
                                "minimum": self.scale[0], "maximum": self.scale[1]},
-            self.rationale_field: {"type": "string"}}, "required": [self.score_field, self.rationale_field]}
+            self.rationale_field: {"type": "string", "maxLength": 200}},
+            "required": [self.score_field, self.rationale_field]}
         return self.sampling.model_copy(update={"json_schema": schema})
 
     def parse(self, reply: str, value: Struct, finish_reason: str) -> Struct:

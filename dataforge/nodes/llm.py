@@ -183,7 +183,7 @@ class LLMNode(Node):
                     still.append(i)
                     continue
                 info = {"template_hash": self.template_hash, "model": ctx.model_id, "sampling": p.lineage(),
-                        "attempts": attempt + 1, "finish_reason": c.finish_reason, "cached": c.cached}
+                        "attempts": attempt + 1, "finish_reason": c.finish_reason}
                 outcomes[i] = Step(out, info, [{"prompt": prompts[i], "reply": c.text}])
             pending = still
         for i in pending:

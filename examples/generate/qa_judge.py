@@ -1,9 +1,9 @@
 """Passage -> question -> answer -> LLM-judge grade: grounded QA pairs as chat records.
 
-    forge generate examples/generate/qa_judge.py --out out/qa --walks 24 --seed 0
+    forge generate examples/generate/qa_judge.py --out out/qa --walks 36 --seed 0
 
 Four nodes: `ask` writes a question about the passage, `answer` answers it from the passage, `grade`
-(an LLM judge) scores the pair and drops pairs below 2 of 5, and `to_chat` (plain Python) turns the
+(an LLM judge) scores the pair and drops pairs below 3 of 5, and `to_chat` (plain Python) turns the
 graded pair into a user/assistant conversation. Token budgets are small so the whole run takes about
 a minute on two CPU cores with the embedded SmolLM2-135M.
 """
@@ -51,7 +51,7 @@ answer = LLMNode(
 grade = JudgeNode(
     "grade", Answer, Graded,
     rubric="The question is about the passage and the answer is correct according to the passage.",
-    fields=["text", "question", "answer"], threshold=2, scale=(1, 5),
+    fields=["text", "question", "answer"], threshold=3, scale=(1, 5),
     sampling=Sampling(max_tokens=24, temperature=0.2),
 )
 
@@ -86,4 +86,4 @@ seeds = [
                   "other two sides. For sides 3 and 4 the hypotenuse is 5."),
 ]
 
-walks = 30
+walks = 36

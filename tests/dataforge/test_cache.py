@@ -71,3 +71,19 @@ def test_killed_run_resumes_making_only_the_missing_calls(embedded_llm, tmp_path
     assert resumed.stats.totals["llm_calls"] == total - finished  # ...and only the rest were made
     rerun = generate(spec.graph, seeds, walks=12, backend=CachedBackend(embedded_llm, store))
     assert rerun.stats.totals["llm_calls"] == 0 and rerun.records == resumed.records
+
+
+def test_editing_one_node_keeps_the_other_nodes_calls_cached(embedded_llm, tmp_path):
+    from dataforge import Document, Graph, LLMNode
+    from tests.dataforge.shapes import PASSAGES, TINY, Answer, Question, ask
+
+    def graph(answer_prompt):
+        return Graph("qa", Document, [ask(), LLMNode("answer", Question, Answer, prompt=answer_prompt, sampling=TINY)])
+
+    first = generate(graph("{{ question }}"), PASSAGES[:3], backend=embedded_llm, cache=tmp_path / "c")
+    edited = generate(graph("Answer briefly: {{ question }}"), PASSAGES[:3], backend=embedded_llm,
+                      cache=tmp_path / "c")
+    assert first.stats.node("ask")["llm_calls"] == 3
+    assert edited.stats.node("ask")["cache_hits"] == 3 and edited.stats.node("ask")["llm_calls"] == 0
+    assert edited.stats.node("answer")["llm_calls"] == 3
+    assert {r["id"] for r in edited.records}.isdisjoint(r["id"] for r in first.records)  # a new graph's records

@@ -3,7 +3,16 @@
 import json
 
 from dataforge import (
-    CachedBackend, Document, Drop, FunctionNode, Graph, JudgeNode, LLMNode, Quarantine, Sampling, generate,
+    CachedBackend,
+    Document,
+    Drop,
+    FunctionNode,
+    Graph,
+    JudgeNode,
+    LLMNode,
+    Quarantine,
+    Sampling,
+    generate,
     nonempty,
 )
 from dataforge.core.records import load_metadata

@@ -1,7 +1,7 @@
 """Taxonomy expansion: depth-first, k children per node, siblings deduplicated, leaves as seeds."""
 
 from dataforge import CachedBackend, Document, Graph, Sampling, Taxonomy, Topic, generate, resolve_seeds
-from dataforge.taxonomy import _clean, _near, _norm
+from dataforge.taxonomy import _clean, _listed_items, _near, _norm, _plausible
 from tests.dataforge.shapes import ask
 
 
@@ -10,6 +10,9 @@ def test_sibling_normalization_catches_case_punctuation_order_and_near_duplicate
     assert _near(_norm("sourdough bread baking"), _norm("baking sourdough bread at home"), 0.6)
     assert not _near(_norm("sourdough bread"), _norm("pastry lamination"), 0.6)
     assert _clean("2) Yeast fermentation.") == "Yeast fermentation" and _clean("- 'Ovens'") == "Ovens"
+    assert _clean("3. Sourdough: a starter culture") == "Sourdough"
+    assert _listed_items("Here are three:\n1. Rye\n2. Spelt\nEnjoy!") == ["1. Rye", "2. Spelt"]
+    assert not _plausible(",:param:})  # 19.4") and not _plausible("0%") and _plausible("Whole grain flours")
 
 
 def test_taxonomy_expands_depth_first_into_distinct_leaves(embedded_llm):
