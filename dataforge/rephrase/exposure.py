@@ -3,13 +3,14 @@
 Rephrasing one scarce document again and again turns it into a memorized one, so each source gets
 at most `max_exposure` rephrases (default 2) over every run that shares a ledger directory.
 
-The ledger holds one small JSON marker per kept rephrase, `<root>/<hh>/<doc hash>/<walk id>.json`,
-naming the run it came from (graph id and seed). A run admits a document's walks by their ordinal
+The ledger holds one small JSON marker per kept rephrase, `<root>/<hh>/<doc hash>/<marker>.json`,
+naming the run it came from (graph id and seed) and the walk. A run admits a document's walks by their ordinal
 (walk 0, 1, ... of that document in this run) while `prior + ordinal < max_exposure`, where `prior`
 counts the markers of *other* runs. The decision is a pure function of the ledger's other runs and
 the walk, so it is the same on every Spark partition, and rerunning the same spec and seed (a resumed
-or repeated run) makes the same decisions instead of counting itself twice. Runs that share a ledger
-should not run at the same time; on a cluster the ledger lives on storage every executor sees.
+or repeated run) makes the same decisions instead of counting itself twice; a run of an edited graph
+is another run (conservative: its earlier markers count). Runs that share a ledger should not run at
+the same time; on a cluster the ledger lives on storage every executor sees.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from dataforge.core.commit import atomic_write_text
 from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import sha256_bytes
+from dataforge.core.hashing import sha256_bytes, stable_hash
 
 DEFAULT_MAX_EXPOSURE = 2
 
@@ -50,7 +51,7 @@ class ExposureLedger:
     Example:
         ledger = ExposureLedger("datasets/rephrase-exposure")
         ledger.prior("doc1", run=("graph-id", 0))      # rephrases of doc1 recorded by other runs
-        ledger.record("doc1", "walk-id", run=("graph-id", 0), info={"style": "lecture"})
+        ledger.record("doc1", "walk-key", run=("graph-id", 0), info={"style": "lecture"})
     """
 
     def __init__(self, root: str | Path):
@@ -86,11 +87,13 @@ class ExposureLedger:
             return None
         return Refusal(doc_id, prior, ordinal, cap)
 
-    def record(self, doc_id: str, walk_id: str, run: tuple[str, int], info: dict[str, Any] | None = None) -> Path:
-        """Record one kept rephrase (idempotent for the same walk)."""
-        if not walk_id or "/" in walk_id or "\\" in walk_id or walk_id.startswith("."):
-            raise ForgeError(f"exposure ledger: bad walk id {walk_id!r}")
-        path = self._doc_dir(doc_id) / f"{walk_id}.json"
-        marker = {"doc_id": doc_id, "walk_id": walk_id, "graph_id": run[0], "seed": run[1], **(info or {})}
+    def record(self, doc_id: str, walk: str, run: tuple[str, int], info: dict[str, Any] | None = None) -> Path:
+        """Record one kept rephrase: walk `walk` (its key) of run `run` (idempotent for the same pair)."""
+        if not isinstance(walk, str) or not walk:
+            raise ForgeError(f"exposure ledger: bad walk key {walk!r}")
+        # Walk keys repeat across graphs run with the same seed, so the marker is named by run and walk
+        # (a hash, which also keeps arbitrary keys out of the path).
+        path = self._doc_dir(doc_id) / f"{stable_hash([run[0], run[1], walk], 32)}.json"
+        marker = {"doc_id": doc_id, "walk": walk, "graph_id": run[0], "seed": run[1], **(info or {})}
         atomic_write_text(path, json.dumps(marker, sort_keys=True, ensure_ascii=False) + "\n")
         return path

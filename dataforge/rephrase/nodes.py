@@ -16,7 +16,7 @@ from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE, ExposureLedger
 from dataforge.rephrase.fidelity import FidelityScorer
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document, Struct
-from dataforge.walk import walk_id
+from dataforge.walk import walk_key
 
 log = logging.getLogger("dataforge.rephrase")
 
@@ -85,9 +85,9 @@ class ExposureGate(_RunBound):
         self.ledger, self.max_exposure = str(ledger), int(max_exposure)
 
     def _ordinal(self, key: str, doc_id: str, run: tuple[str, int], below: int) -> int | None:
-        # The walk id is a hash of (graph, seed, document, walk number): find this walk's number among
-        # the first `below` walks of the document; a later walk is past the cap anyway.
-        return next((k for k in range(below) if walk_id(run[0], run[1], doc_id, k) == key), None)
+        # A walk's key is a hash of (seed, document, walk number): find this walk's number among the
+        # first `below` walks of the document; a later walk is past the cap anyway.
+        return next((k for k in range(below) if walk_key(run[1], doc_id, k) == key), None)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
         ledger, run = ExposureLedger(self.ledger), self.run_key(ctx)

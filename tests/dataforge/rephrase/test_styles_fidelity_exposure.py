@@ -88,10 +88,11 @@ def test_exposure_cap_counts_other_runs_and_admits_by_ordinal(tmp_path):
     assert ledger.decide("doc-c", None, 2, run2) is not None  # a walk with no ordinal below the cap
 
 
-def test_exposure_ledger_rejects_unsafe_walk_ids_bad_caps_and_broken_markers(tmp_path):
+def test_exposure_ledger_keeps_markers_inside_and_rejects_bad_caps_and_broken_markers(tmp_path):
     ledger = ExposureLedger(tmp_path)
-    with pytest.raises(ForgeError, match="bad walk id"):
-        ledger.record("doc", "../escape", ("g", 0))
+    with pytest.raises(ForgeError, match="bad walk key"):
+        ledger.record("doc", "", ("g", 0))
+    assert ledger.record("doc", "../escape", ("g", 0)).parent.parent.parent == tmp_path
     with pytest.raises(ForgeError, match="max_exposure=-1"):
         ledger.decide("doc", 0, -1)
     path = ledger.record("weird/doc id ü", "w1", ("g", 0))
