@@ -22,9 +22,11 @@ from curation.pipeline import Pipeline, as_pipeline
 from curation.report import print_funnel, save_funnel_png
 from curation.runner import CurateResult, run_pipeline
 from curation.steps.base import DatasetStep, Doc, Quarantine, RecordStep, Step
+from curation.steps.where import Where
 
 __all__ = [
     "CurateResult", "DatasetStep", "Decontaminate", "Doc", "ExactDedup", "LLMJudgeFilter", "LanguageFilter",
-    "MinHashDedup", "Pipeline", "QualityClassifier", "Quarantine", "RecordStep", "RepetitionFilter", "SemanticDedup", "Step", "as_pipeline",
+    "MinHashDedup", "Pipeline", "QualityClassifier", "Quarantine", "RecordStep", "RepetitionFilter", "SemanticDedup",
+    "Step", "Where", "as_pipeline",
     "make_web_corpus", "print_funnel", "run_pipeline", "save_funnel_png", "train_classifier", "web_demo_path",
 ]

@@ -50,7 +50,7 @@ class Pipeline(BaseModel):
         seen: dict[str, int] = {}
         names = []
         for s in self.steps:
-            base = type(s).__name__
+            base = s.name if isinstance(s, RecordStep | DatasetStep) else type(s).__name__
             seen[base] = seen.get(base, 0) + 1
             names.append(base if seen[base] == 1 else f"{base}#{seen[base]}")
         return names
