@@ -76,8 +76,8 @@ def trace(run_dir: Path = typer.Argument(..., help="A run dir written by `forge 
         table.add_column(col, overflow="fold")
     for d in t["documents"]:
         walk = " > ".join(map(str, d["walk"])) if isinstance(d["walk"], list) else (d["walk"] or "-")
-        ledger = "; ".join(f"{x.get('step')}: {x.get('decision')}" + (f" ({x['reason']})" if x.get("reason") else "")
-                           for x in d["ledger"]) or "-"
+        ledger = "; ".join((f"{x['step']}: " if x.get("step") else "") + str(x.get("decision"))
+                           + (f" ({x['reason']})" if x.get("reason") else "") for x in d["ledger"]) or "-"
         table.add_row(d["doc_id"], d["source"], f"{d['piece_index'] + 1}/{d['num_pieces']}", str(d["tokens"]),
                       f"{d['row']}/{d['rank']}", d["dataset_kind"] or "-", walk, ledger)
     Console().print(table)
