@@ -23,6 +23,7 @@ from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
 from dataforge.core.commit import atomic_dir
+from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
 
 Progress = Callable[[str], None]
@@ -121,6 +122,13 @@ def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
     return ctx.checkpoint(out, "-".join(n.replace("#", "_") for n, _ in steps)[:80])
 
 
+def check_local_inputs(inputs: list[str]) -> None:
+    """Fail in a second on a mistyped local path, before Spark starts (URIs are checked by Spark)."""
+    for p in inputs:
+        if "://" not in str(p) and not Path(p).exists():
+            raise ForgeError(f"--input {p}: no such file or directory")
+
+
 def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=None, fmt: str | None = None,
                  progress: Progress | None = None) -> CurateResult:
     """Curate `inputs` into the dataset directory `out` (atomically, with ledger and manifest).
@@ -134,6 +142,7 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
     from dataforge.core.spark import get_spark
 
     say = progress or (lambda _msg: None)
+    check_local_inputs(inputs)
     spark = spark or get_spark()
     out = Path(out).absolute()
     resolved = [resolve_input(spark, p, fmt) for p in inputs]

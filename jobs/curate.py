@@ -36,7 +36,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
 
     from curation.pipeline import as_pipeline
     from curation.report import print_funnel
-    from curation.runner import run_pipeline
+    from curation.runner import check_local_inputs, run_pipeline
     from dataforge.core.errors import ForgeError
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
@@ -44,6 +44,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     if fmt not in (None, "jsonl", "parquet"):
         raise ForgeError(f"--format {fmt}: use jsonl or parquet")
     spec = as_pipeline(load_spec(pipeline, "pipeline"), where=str(pipeline))
+    check_local_inputs(input)
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} stages"), TimeElapsedColumn(), console=console,
