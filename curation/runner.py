@@ -121,7 +121,8 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     raw = reduce(lambda a, b: a.unionByName(b), [raw_frame(ctx.spark, inp) for inp in inputs])
     parsed = raw.mapInArrow(make_parser(files, relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
     parsed = ctx.checkpoint(parsed, "parsed")
-    return ctx.checkpoint(_line_numbers(ctx, parsed), "numbered")
+    # the line-number join is a broadcast of a few rows per file: cheaper to redo than to store
+    return _line_numbers(ctx, parsed)
 
 
 def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
