@@ -79,7 +79,7 @@ def run_datasketch(docs):
 
 def run_ours(docs, cores: int, work: Path):
     from curation import MinHashDedup
-    from curation.runner import RunContext
+    from curation.runner import RunContext, tuned
     from curation.steps.fused import WORK_DDL
     from dataforge.core.spark import get_spark
 
@@ -97,11 +97,12 @@ def run_ours(docs, cores: int, work: Path):
     ctx = RunContext(spark, work / "scratch", cores * 4)
     spark.range(10).count()
     step = MinHashDedup(threshold=THRESHOLD, ngram=NGRAM, num_perm=PERM)
-    t = time.perf_counter()
-    n_drops = step.drops(ctx, df).count()
-    elapsed = time.perf_counter() - t
+    with tuned(spark):  # the session settings the runner uses
+        t = time.perf_counter()
+        n_drops = step.drops(ctx, df).count()
+        elapsed = time.perf_counter() - t
+        edges = step.verified_edges(ctx, df).collect()
     ids = {i + 1: rid for i, (rid, _) in enumerate(docs)}
-    edges = step.verified_edges(ctx, df).collect()
     pairs = {tuple(sorted((ids[r["a"]], ids[r["b"]]))) for r in edges}
     return elapsed, pairs, n_drops
 

@@ -76,7 +76,7 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
                     null.alias("reason"), null.alias("cluster_id"), "kind"),
         *[s.select(*LEDGER_COLUMNS, "kind") for s in staged],
     ]
-    ledger = ctx.checkpoint(_union(ledger_parts), "ledger")
+    ledger = ctx.checkpoint(_union(ledger_parts), "ledger")  # read twice: counts, then the ledger files
     # one small job for every count the funnel and manifest need
     rows, kinds = [], {}
     for r in ledger.groupBy("step", "decision", "reason", "kind").count().collect():

@@ -10,6 +10,7 @@ that looks complete and a rerun produces the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,23 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
 
 Progress = Callable[[str], None]
+
+# Let adaptive execution size shuffle partitions by bytes, not by the (often padded) default
+# parallelism: small stages then run as one or two tasks instead of eight tiny ones.
+RUN_CONF = {"spark.sql.adaptive.coalescePartitions.parallelismFirst": "false"}
+
+
+@contextlib.contextmanager
+def tuned(spark):
+    """Apply `RUN_CONF` to the session for the duration of a run, then restore what was there."""
+    old = {k: spark.conf.get(k, None) for k in RUN_CONF}
+    for k, v in RUN_CONF.items():
+        spark.conf.set(k, v)
+    try:
+        yield spark
+    finally:
+        for k, v in old.items():
+            spark.conf.unset(k) if v is None else spark.conf.set(k, v)
 
 
 @dataclass
@@ -104,7 +122,8 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     raw = reduce(lambda a, b: a.unionByName(b), [raw_frame(ctx.spark, inp) for inp in inputs])
     parsed = raw.mapInArrow(make_parser(files, relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
     parsed = ctx.checkpoint(parsed, "parsed")
-    return ctx.checkpoint(_line_numbers(ctx, parsed), "numbered")
+    # the line-number join is a broadcast of a few rows per file: cheaper to redo than to store
+    return _line_numbers(ctx, parsed)
 
 
 def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
@@ -153,7 +172,7 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
     total = sum(i.total_bytes for i in resolved)
     partitions = max(2, min(int(spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(total / (16 << 20))))
     stages = _stages(pipeline)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, tuned(spark):
         ctx = RunContext(spark, tmp / "_work", partitions)
         say("read")
         numbered = _read(ctx, pipeline, resolved, relpaths)

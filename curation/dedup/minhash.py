@@ -169,16 +169,16 @@ class MinHashDedup(DatasetStep):
 
     def candidate_edges(self, ctx, df):
         """Candidate pairs (a, b): documents sharing a bucket in any band."""
-        from pyspark.sql import Window
         from pyspark.sql import functions as F
 
         # 20 bytes per band and document: small next to the text, and computed once
         rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
                                                                     "_node long, band int, key long"), "minhash-bands")
-        w = Window.partitionBy("band", "key")
-        members = (rows.withColumn("n", F.count(F.lit(1)).over(w)).withColumn("first", F.min("_node").over(w))
-                   .filter("n > 1"))
-        small = (members.filter(F.col("n") <= self.max_bucket_pairs).groupBy("band", "key")
+        # bucket keys hash the band index in, so a key alone names a bucket; most keys are unique, and
+        # only the members of shared buckets go on
+        shared = rows.groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("first")).filter("n > 1")
+        members = rows.join(shared, "key")
+        small = (members.filter(F.col("n") <= self.max_bucket_pairs).groupBy("key")
                  .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
         pairs = small.select(F.explode(F.expr(
             "flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), y -> named_struct('a', x, 'b', y))))"
