@@ -44,6 +44,8 @@ class Graph:
                  edges: Sequence[tuple] | None = None, weights: dict[tuple[str, str], float] | None = None,
                  sinks: Sequence[str] | None = None, max_depth: int = 8,
                  quotas: dict[str, float] | None = None, source_guarantees: Sequence[Predicate] = ()):
+        if not name or not all(c.isalnum() or c in "_.-" for c in name):
+            raise ForgeError(f"graph name {name!r}: use letters, digits, '_', '.' or '-'")
         if not (isinstance(source, type) and issubclass(source, Struct)):
             raise ForgeError(f"graph {name}: source must be a Struct subclass, got {source!r}")
         self.name, self.source, self.max_depth = name, source, int(max_depth)
