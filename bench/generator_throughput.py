@@ -50,7 +50,7 @@ def raw_calls(graph: Graph, seeds: list[Document], backend, seed: int):
     plans = plan_walks(graph, [s.id for s in seeds], len(seeds), seed)
     by_id = {s.id: s for s in seeds}
     prompts = [node.render(by_id[p.seed_id]) for p in plans]
-    params = [node.params(ctx).with_seed(ctx.call_seed(p.id, "ask", 0)) for p in plans]
+    params = [node.params(ctx).with_seed(ctx.call_seed(p.key, "ask", 0)) for p in plans]
     return prompts, params
 
 
