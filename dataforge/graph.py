@@ -76,6 +76,9 @@ class Graph:
         from dataforge.walk import check_quotas
 
         self.quotas = check_quotas(self, quotas or {})
+        # The graph does not change after this point: describe it once (ids are used per walk).
+        self._described = self.describe()
+        self._id = stable_hash(self._described, 16)
 
     # -- building --------------------------------------------------------------------------------------
     def _out(self, a: str) -> tuple[type[Struct], list[Predicate]]:
@@ -160,6 +163,9 @@ class Graph:
     # -- queries ---------------------------------------------------------------------------------------
     def depth_to_sink(self) -> dict[str, int]:
         """Fewest nodes from each node to a sink, the node itself and the sink included."""
+        cached = getattr(self, "_to_sink", None)
+        if cached is not None and getattr(self, "_id", None) is not None:
+            return cached
         out: dict[str, int] = {}
         for n in reversed(list(nx.topological_sort(self.g))):
             if n in self.sinks:
@@ -168,6 +174,7 @@ class Graph:
                 nxt = [out[s] for s in self.g.successors(n) if s in out]
                 if nxt:
                     out[n] = min(nxt) + (0 if n == SOURCE else 1)
+        self._to_sink = out
         return out
 
     def successors(self, n: str) -> list[tuple[str, float]]:
@@ -186,7 +193,7 @@ class Graph:
 
     @property
     def id(self) -> str:
-        return stable_hash(self.describe(), 16)
+        return self._id
 
     def as_node(self, name: str | None = None) -> Node:
         """This graph as one node of a bigger graph (it needs exactly one sink)."""
