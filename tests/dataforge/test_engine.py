@@ -128,3 +128,24 @@ def test_a_graph_runs_as_one_node_of_a_bigger_graph(embedded_llm):
     assert set(result.stats.nodes) == {"qa", "qa/ask", "qa/answer", "judge"}
     steps = load_metadata((result.records or result.quarantined)[0]["metadata"])["generator"]["steps"]
     assert steps[0]["node"] == "qa" and [s["node"] for s in steps[0]["steps"]] == ["ask", "answer"]
+
+
+def test_chat_sinks_carry_thinking_mode_and_extra_metadata(embedded_llm):
+    from dataforge.structs import Chat
+
+    class Conversation(Chat):
+        constraints: list[str] = []
+
+        def record_metadata(self):
+            return {"constraints": self.constraints}
+
+    def to_chat(q):
+        return Conversation(messages=[{"role": "user", "content": q.question}], thinking=False,
+                            constraints=["length_constraints:number_words"])
+
+    g = Graph("chat", Document, [ask(), FunctionNode("to_chat", Question, Conversation, to_chat)])
+    rec = generate(g, PASSAGES[:1], backend=embedded_llm, use_cache=False).records[0]
+    assert rec["chat_template_kwargs"] == {"enable_thinking": False}
+    assert rec["messages"][0]["role"] == "user"
+    meta = load_metadata(rec["metadata"])
+    assert meta["constraints"] == ["length_constraints:number_words"] and meta["generator"]["sink"] == "to_chat"
