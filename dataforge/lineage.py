@@ -57,13 +57,13 @@ def finish(engine: Engine, plan: WalkPlan, state: WalkState, out: RunResult) -> 
 def record_row(engine: Engine, plan: WalkPlan, state: WalkState, meta: dict[str, Any]) -> dict[str, Any]:
     value, src = state.value, source_of(engine)
     meta["generator"]["sink"] = plan.path[-1]
-    extra = value.record_metadata()
-    if "generator" in extra:
-        raise ValueError("record_metadata() may not use the key 'generator' (it holds the lineage)")
-    meta.update(extra)
+    # A sink struct may add a summary beside the lineage (`record_metadata()`) and, for chat records,
+    # the chat template switch (`enable_thinking`), e.g. IFThink's constraints per turn and mode.
+    if callable(getattr(value, "record_metadata", None)):
+        meta.update(value.record_metadata())
     if engine.graph.record_kind == "chat":
         return ChatRecord(value.to_messages(), id=plan.id, source=src, metadata=meta,
-                          enable_thinking=value.thinking_mode()).to_row()
+                          enable_thinking=getattr(value, "enable_thinking", None)).to_row()
     return TextRecord(value.to_text(), id=plan.id, source=src, metadata=meta).to_row()
 
 

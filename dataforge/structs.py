@@ -43,13 +43,11 @@ class Struct(BaseModel):
                 {"role": m.role, "content": m.content} for m in messages]
 
     def record_metadata(self) -> dict[str, Any]:
-        """Extra keys for the output record's `metadata` (beside the lineage under `generator`)."""
-        return {}
+        """Extra keys for the output record's `metadata` (beside the lineage under `generator`).
 
-    def thinking_mode(self) -> bool | None:
-        """`chat_template_kwargs.enable_thinking` of a chat record (default: the `thinking` field, if any)."""
-        value = getattr(self, "thinking", None)
-        return value if isinstance(value, bool) else None
+        A chat sink may also expose `enable_thinking` (a field or property) for `chat_template_kwargs`.
+        """
+        return {}
 
     @classmethod
     def kind_of_record(cls) -> str:
@@ -86,6 +84,10 @@ class Chat(Struct):
 
     messages: list[Message]
     thinking: bool | None = None
+
+    @property
+    def enable_thinking(self) -> bool | None:
+        return self.thinking
 
 
 def field_types(cls: type[BaseModel]) -> dict[str, Any]:
