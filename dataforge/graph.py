@@ -44,6 +44,8 @@ class Graph:
                  edges: Sequence[tuple] | None = None, weights: dict[tuple[str, str], float] | None = None,
                  sinks: Sequence[str] | None = None, max_depth: int = 8,
                  quotas: dict[str, float] | None = None, source_guarantees: Sequence[Predicate] = ()):
+        if not name or not all(c.isalnum() or c in "_.-" for c in name):
+            raise ForgeError(f"graph name {name!r}: use letters, digits, '_', '.' or '-'")
         if not (isinstance(source, type) and issubclass(source, Struct)):
             raise ForgeError(f"graph {name}: source must be a Struct subclass, got {source!r}")
         self.name, self.source, self.max_depth = name, source, int(max_depth)
@@ -74,6 +76,9 @@ class Graph:
         from dataforge.walk import check_quotas
 
         self.quotas = check_quotas(self, quotas or {})
+        # The graph does not change after this point: describe it once (ids are used per walk).
+        self._described = self.describe()
+        self._id = stable_hash(self._described, 16)
 
     # -- building --------------------------------------------------------------------------------------
     def _out(self, a: str) -> tuple[type[Struct], list[Predicate]]:
@@ -158,6 +163,9 @@ class Graph:
     # -- queries ---------------------------------------------------------------------------------------
     def depth_to_sink(self) -> dict[str, int]:
         """Fewest nodes from each node to a sink, the node itself and the sink included."""
+        cached = getattr(self, "_to_sink", None)
+        if cached is not None and getattr(self, "_id", None) is not None:
+            return cached
         out: dict[str, int] = {}
         for n in reversed(list(nx.topological_sort(self.g))):
             if n in self.sinks:
@@ -166,6 +174,7 @@ class Graph:
                 nxt = [out[s] for s in self.g.successors(n) if s in out]
                 if nxt:
                     out[n] = min(nxt) + (0 if n == SOURCE else 1)
+        self._to_sink = out
         return out
 
     def successors(self, n: str) -> list[tuple[str, float]]:
@@ -184,7 +193,7 @@ class Graph:
 
     @property
     def id(self) -> str:
-        return stable_hash(self.describe(), 16)
+        return self._id
 
     def as_node(self, name: str | None = None) -> Node:
         """This graph as one node of a bigger graph (it needs exactly one sink)."""

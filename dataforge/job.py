@@ -11,6 +11,8 @@ Layout of the output directory:
 from __future__ import annotations
 
 import json
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,21 @@ COLUMNS = {"text": ["id", "text", "source", "metadata"],
            "chat": ["id", "messages", "source", "metadata", "chat_template_kwargs"],
            "stopped": ["id", "node", "reason", "detail", "metadata"]}
 WALKS_PER_FILE = 200_000
+WALKS_PER_TASK = 20_000  # beyond this, more partitions than task slots (smaller retries on failure)
+
+
+def task_slots(sc) -> int:
+    """How many tasks run at once: local[N] -> N, else Spark's default parallelism (executor cores)."""
+    m = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", sc.master)
+    if m:
+        return (os.cpu_count() or 1) if m.group(1) == "*" else int(m.group(1) or 1)
+    return max(1, sc.defaultParallelism)
+
+
+def default_partitions(sc, walks: int) -> int:
+    # One partition per task slot: each partition is one lockstep engine, so fewer, fuller partitions
+    # mean bigger batches per LLM call; very large runs are split further.
+    return max(1, min(walks, max(task_slots(sc), -(-walks // WALKS_PER_TASK))))
 
 
 @dataclass
@@ -96,7 +113,7 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
     model_id = backend_spec.build().model_id  # cheap: backends load their model on first use
     cache_root = str(CallCache(opts.cache).root) if opts.use_cache else None
     spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
-    partitions = opts.partitions or spark.sparkContext.defaultParallelism
+    partitions = opts.partitions or default_partitions(spark.sparkContext, walks)
     rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
                                 cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
                                 progress=opts.progress)

@@ -42,6 +42,13 @@ class Struct(BaseModel):
         return [{"role": m["role"], "content": m["content"]} if isinstance(m, dict) else
                 {"role": m.role, "content": m.content} for m in messages]
 
+    def record_metadata(self) -> dict[str, Any]:
+        """Extra keys for the output record's `metadata` (beside the lineage under `generator`).
+
+        A chat sink may also expose `enable_thinking` (a field or property) for `chat_template_kwargs`.
+        """
+        return {}
+
     @classmethod
     def kind_of_record(cls) -> str:
         if cls.record_kind is not None:
@@ -70,9 +77,17 @@ class Document(Struct):
 
 
 class Chat(Struct):
-    """A conversation; a graph whose sink is a `Chat` writes chat records."""
+    """A conversation; a graph whose sink is a `Chat` writes chat records.
+
+    `thinking` becomes the record's `chat_template_kwargs.enable_thinking` (None leaves it unset).
+    """
 
     messages: list[Message]
+    thinking: bool | None = None
+
+    @property
+    def enable_thinking(self) -> bool | None:
+        return self.thinking
 
 
 def field_types(cls: type[BaseModel]) -> dict[str, Any]:

@@ -57,6 +57,10 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
     from dataforge.job import GenerateOptions, run_generate
     from dataforge.spec import load_generate_spec
 
+    from dataforge.backends.registry import KINDS
+
+    if backend is not None and backend not in KINDS:
+        raise ForgeError(f"--backend {backend!r}: choose one of {', '.join(KINDS)}")
     spec = load_generate_spec(graph)
     spec_backend = spec.backend or BackendSpec()
     opts = _options(option)

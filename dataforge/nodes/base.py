@@ -128,6 +128,7 @@ class Node:
 
 def carry(value: Struct, output: type[Struct], **new: Any) -> Struct:
     """Build `output` from the fields of `value` it shares, plus `new` fields."""
-    data = {k: v for k, v in value.model_dump().items() if k in output.model_fields}
+    fields = output.model_fields
+    data = {k: v for k, v in value.model_dump().items() if k in fields}
     data.update(new)
     return output.model_validate(data)

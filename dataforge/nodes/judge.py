@@ -84,7 +84,7 @@ class JudgeNode(LLMNode):
         schema = {"type": "object", "properties": {
             self.score_field: {"type": "integer" if is_int else "number",
                                "minimum": self.scale[0], "maximum": self.scale[1]},
-            self.rationale_field: {"type": "string", "maxLength": 200}},
+            self.rationale_field: {"type": "string"}},
             "required": [self.score_field, self.rationale_field]}
         return self.sampling.model_copy(update={"json_schema": schema})
 

@@ -8,9 +8,7 @@ graded pair into a user/assistant conversation. Token budgets are small so the w
 a minute on two CPU cores with the embedded SmolLM2-135M.
 """
 
-from dataforge import Document, Graph, JudgeNode, LLMNode, Sampling, Struct, nonempty
-from dataforge.nodes import FunctionNode
-from dataforge.structs import Chat
+from dataforge import Chat, Document, FunctionNode, Graph, JudgeNode, LLMNode, Sampling, Struct, nonempty
 
 
 class Question(Struct):

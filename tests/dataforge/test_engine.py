@@ -54,24 +54,24 @@ def test_unparseable_replies_are_retried_then_quarantined_with_the_reason(embedd
     llm = counted(embedded_llm)
     strict = LLMNode("strict", PASSAGES[0].__class__, Question, prompt="{{ text }}", parse=_never_parses,
                      sampling=TINY, retries=2)
-    result = generate(Graph("g", Document, [strict]), PASSAGES, walks=4, backend=llm, use_cache=False)
-    assert result.records == [] and len(result.quarantined) == 4
-    assert llm.calls == 12  # 4 walks x (1 + 2 retries), each retry with a new seed
+    result = generate(Graph("g", Document, [strict]), PASSAGES, walks=2, backend=llm, use_cache=False)
+    assert result.records == [] and len(result.quarantined) == 2
+    assert llm.calls == 6  # 2 walks x (1 + 2 retries), each retry with a new seed
     row = result.quarantined[0]
     assert row["node"] == "strict" and row["reason"] == "unparseable_reply"
     assert "this parser accepts nothing" in row["detail"]
     meta = load_metadata(row["metadata"])["generator"]
     assert meta["steps"][-1]["attempts"] == 3 and len(meta["steps"][-1]["errors"]) == 3
-    assert result.stats.reasons("quarantined") == {"strict:unparseable_reply": 4}
+    assert result.stats.reasons("quarantined") == {"strict:unparseable_reply": 2}
 
 
 def test_judge_drops_low_scores_and_keeps_the_rest(embedded_llm):
     judge = JudgeNode("judge", Answer, Graded, rubric="The answer is correct.", threshold=3,
                       sampling=Sampling(max_tokens=16, temperature=1.0))
     g = Graph("qa", Document, [ask(), answer(), judge])
-    result = generate(g, PASSAGES, walks=8, seed=2, backend=embedded_llm, use_cache=False)
+    result = generate(g, PASSAGES, walks=4, seed=2, backend=embedded_llm, use_cache=False)
     t = result.stats.totals
-    assert t["records"] + t["dropped"] + t["quarantined"] == 8
+    assert t["records"] + t["dropped"] + t["quarantined"] == 4
     for row in result.dropped:
         assert row["reason"] == "below_threshold" and row["node"] == "judge"
         assert load_metadata(row["metadata"])["generator"]["steps"][-1]["output"]["score"] < 3
@@ -128,3 +128,24 @@ def test_a_graph_runs_as_one_node_of_a_bigger_graph(embedded_llm):
     assert set(result.stats.nodes) == {"qa", "qa/ask", "qa/answer", "judge"}
     steps = load_metadata((result.records or result.quarantined)[0]["metadata"])["generator"]["steps"]
     assert steps[0]["node"] == "qa" and [s["node"] for s in steps[0]["steps"]] == ["ask", "answer"]
+
+
+def test_chat_sinks_carry_thinking_mode_and_extra_metadata(embedded_llm):
+    from dataforge.structs import Chat
+
+    class Conversation(Chat):
+        constraints: list[str] = []
+
+        def record_metadata(self):
+            return {"constraints": self.constraints}
+
+    def to_chat(q):
+        return Conversation(messages=[{"role": "user", "content": q.question}], thinking=False,
+                            constraints=["length_constraints:number_words"])
+
+    g = Graph("chat", Document, [ask(), FunctionNode("to_chat", Question, Conversation, to_chat)])
+    rec = generate(g, PASSAGES[:1], backend=embedded_llm, use_cache=False).records[0]
+    assert rec["chat_template_kwargs"] == {"enable_thinking": False}
+    assert rec["messages"][0]["role"] == "user"
+    meta = load_metadata(rec["metadata"])
+    assert meta["constraints"] == ["length_constraints:number_words"] and meta["generator"]["sink"] == "to_chat"

@@ -17,7 +17,7 @@ def test_there_are_examples():
 def test_example_spec_runs(path, embedded_llm):
     spec = load_generate_spec(path)
     seeds = resolve_seeds(spec.seeds, spec.graph, base=path.parent)
-    walks = min(len(seeds), 6)
+    walks = min(len(seeds), 3)
     result = generate(spec.graph, seeds, walks=walks, backend=embedded_llm, use_cache=False)
     t = result.stats.totals
     assert t["walks"] == walks == t["records"] + t["dropped"] + t["quarantined"]
