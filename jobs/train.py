@@ -1,6 +1,6 @@
 """Training jobs.
 
-    forge train train.py [--max-steps N] [--resume] [--out DIR]
+    forge train train.py [--max-steps N] [--resume] [--out DIR] [--mixture ID] [--registry DIR]
     deepspeed --num_gpus 8 jobs/train.py train.py --out DIR          # one process per GPU
     deepspeed --hostfile hosts jobs/train.py train.py --out /shared/DIR
     forge train trace RUN_DIR --step N [--json]
@@ -27,12 +27,18 @@ app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", d
 def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
         max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this global step."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in the run dir."),
-        out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>).")) -> None:
+        out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>)."),
+        mixture: str = typer.Option(None, "--mixture", help="Mixture id or dir, in place of the spec's."),
+        registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
+        ) -> None:
     """Train a model on a mixture version, stage by stage."""
     from dataforge.core.specs import load_spec
     from training import Run, Trainer
 
     spec_obj = load_spec(spec, "run", Run)
+    overrides = {k: v for k, v in (("mixture", mixture), ("registry", registry)) if v is not None}
+    if overrides:  # re-validated: the same checks as a spec that named them
+        spec_obj = Run(**{**spec_obj.model_dump(), **overrides})
     out = out or Path("runs") / spec_obj.name
     result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec)).fit()
     if int(os.environ.get("RANK", "0")) == 0:

@@ -1,10 +1,11 @@
 """A tiny Llama-style model trained from scratch through every stage of a mixture (CPU-friendly).
 
     forge mix build examples/mix/mixture.py --registry registry     # prints the mixture id
-    forge train examples/train/tiny_llama.py --out runs/tiny-llama
+    forge train examples/train/tiny_llama.py --mixture ID --registry registry --out runs/tiny-llama
 
 `forge demo` writes this file with the id of the mixture it built (see
-`training.examples.render_example`); edit MIXTURE and REGISTRY to train on another one.
+`training.examples.render_example`); edit MIXTURE and REGISTRY, or pass `--mixture` and
+`--registry`, to train on another one.
 """
 
 from training import DeepSpeed, Model, Optimizer, Run, Schedule
