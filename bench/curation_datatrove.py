@@ -1,6 +1,6 @@
 """Benchmark: datatrove's quality filters run by this layer on Spark vs datatrove's LocalPipelineExecutor.
 
-    python bench/curation_datatrove.py [--copies 20] [--cores 1]
+    python bench/curation_datatrove.py [--copies 100] [--cores 1]
 
 Both read the same corpus from files (Parquet for datatrove's reader, JSONL for ours), apply
 GopherQualityFilter, C4QualityFilter and FineWebQualityFilter, and write what they keep. Prints
@@ -21,10 +21,24 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
-def corpus(copies: int) -> list[dict]:
+def corpus(copies: int, new_words: float = 0.03) -> list[dict]:
+    """Copies of the demo web corpus with a share of words swapped for made-up ones.
+
+    The demo corpus has a vocabulary of about 2,000 words; web text keeps meeting words it has not
+    seen (names, typos, numbers), which is what a tokenizer's vocabulary handling pays for.
+    """
+    import random
+    import string
+
     from curation.corpus import make_web_corpus
 
-    return [{"id": f"s{seed}-{i}", "text": r["text"]} for seed in range(copies)
+    rng = random.Random(0)
+
+    def vary(text: str) -> str:
+        return " ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 10)))
+                        if rng.random() < new_words else w for w in text.split(" "))
+
+    return [{"id": f"s{seed}-{i}", "text": vary(r["text"])} for seed in range(copies)
             for i, r in enumerate(make_web_corpus(seed))]
 
 
@@ -70,10 +84,11 @@ def run_spark(records: list[dict], work: Path, cores: int) -> tuple[float, dict[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=20, help="copies of the demo web corpus (about 177 docs each)")
+    ap.add_argument("--copies", type=int, default=100, help="copies of the demo web corpus (about 177 docs each)")
     ap.add_argument("--cores", type=int, default=1, help="Spark local[N] cores for this layer")
+    ap.add_argument("--new-words", type=float, default=0.03, help="share of words replaced by made-up ones")
     a = ap.parse_args()
-    records = corpus(a.copies)
+    records = corpus(a.copies, a.new_words)
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
         t_dt, kept_dt = run_datatrove(records, work)

@@ -11,6 +11,7 @@ import copy
 from typing import Any
 
 from curation.steps.base import Doc, snake
+from curation.steps.spacy_vocab import keep_vocab
 from dataforge.core.errors import SpecError
 
 _SKIP_ATTRS = {"stats", "exclusion_writer"}
@@ -107,6 +108,8 @@ class DatatroveStep:
             return [None] * len(docs)
         from datatrove.pipeline.filters.base_filter import get_filter_result
 
+        if hasattr(self.obj, "language"):
+            keep_vocab(self.obj.language)
         dt_docs = [self._document(d) for d in docs]
         if self.obj.batch_size > 1:
             results = self.obj.filter_batch(dt_docs)

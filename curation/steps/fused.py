@@ -4,6 +4,11 @@ Each task unpickles the step objects once and calls `open()` once per step, so m
 loaded once per partition. Records flow through the steps in order, as in a datatrove pipeline, and
 stop at the first step that drops them. A step that raises on a record quarantines that record
 (`step_error`) instead of failing the job.
+
+Runs of per-record steps (datatrove filters, plain `judge` steps) take one document through the whole
+run before the next, as datatrove's own executor does: datatrove memoizes its word and sentence splits
+of the last few texts, so Gopher, FineWeb and C4 then tokenize a document once between them instead of
+once each. Steps that judge whole batches (embedding and LLM models) still see the batch at once.
 """
 
 from __future__ import annotations
@@ -39,8 +44,65 @@ def _judge(step: Any, docs: list[Doc]) -> list[tuple[str, str] | None]:
         return out
 
 
+def per_document(step: Any) -> bool:
+    """True when batching gains the step nothing: it judges one record at a time anyway."""
+    from curation.steps.base import RecordStep
+    from curation.steps.datatrove import DatatroveStep
+    from curation.steps.where import Where
+
+    if isinstance(step, Where):
+        return per_document(step._inner())
+    if isinstance(step, DatatroveStep):
+        return not step.is_filter or step.obj.batch_size <= 1
+    return isinstance(step, RecordStep) and type(step).judge_batch is RecordStep.judge_batch
+
+
+def segments(steps: list[tuple[str, Any]]) -> list[tuple[bool, list[tuple[str, Any]]]]:
+    """Consecutive steps grouped into (per_document, steps) runs, in pipeline order."""
+    out: list[tuple[bool, list[tuple[str, Any]]]] = []
+    for name, step in steps:
+        mode = per_document(step)
+        if out and out[-1][0] == mode:
+            out[-1][1].append((name, step))
+        else:
+            out.append((mode, [(name, step)]))
+    return out
+
+
+def _apply(segs, docs: list[Doc], verdict: list) -> None:
+    """Fill `verdict[i]` = (step, decision, reason) for every doc some step drops or quarantines."""
+    alive = list(range(len(docs)))
+    for doc_major, seg in segs:
+        if not alive:
+            return
+        nxt = []
+        if doc_major:
+            for i in alive:
+                for name, step in seg:
+                    res = _judge(step, [docs[i]])[0]
+                    if res is not None:
+                        verdict[i] = (name, *res)
+                        break
+                else:
+                    nxt.append(i)
+            alive = nxt
+            continue
+        for name, step in seg:
+            results = _judge(step, [docs[i] for i in alive])
+            nxt = []
+            for i, res in zip(alive, results, strict=True):
+                if res is None:
+                    nxt.append(i)
+                else:
+                    verdict[i] = (name, *res)
+            alive = nxt
+            if not alive:
+                return
+
+
 def fused_mapper(steps: list[tuple[str, Any]]):
     """The function given to `mapInArrow` for a run of record steps."""
+    segs = segments(steps)
 
     def run(batches):
         import pyarrow as pa
@@ -54,18 +116,7 @@ def fused_mapper(steps: list[tuple[str, Any]]):
                         metadata=json.loads(r["metadata"]) if r["metadata"] else {},
                         messages=[dict(m) for m in r["messages"]] if r["kind"] == "chat" else None) for r in rows]
             verdict: list[tuple[str, str, str] | None] = [None] * len(rows)
-            alive = list(range(len(rows)))
-            for name, step in steps:
-                if not alive:
-                    break
-                results = _judge(step, [docs[i] for i in alive])
-                nxt = []
-                for i, res in zip(alive, results, strict=True):
-                    if res is None:
-                        nxt.append(i)
-                    else:
-                        verdict[i] = (name, *res)
-                alive = nxt
+            _apply(segs, docs, verdict)
             out = []
             for r, d, v in zip(rows, docs, verdict, strict=True):
                 if v is None:
