@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from typing import Any
 
 import numpy as np
 
@@ -105,7 +106,8 @@ def to_signed(x: np.ndarray) -> np.ndarray:
 WORD_SPLIT = r"[^\p{L}\p{N}_]+"
 
 
-def _split(texts):
+def _split(texts) -> tuple[Any, np.ndarray]:
+    """(all words of all documents, one Arrow array; document offsets into it, length n + 1)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -113,25 +115,27 @@ def _split(texts):
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     parts = pc.split_pattern_regex(pc.utf8_lower(arr), WORD_SPLIT)
-    flat, parent = pc.list_flatten(parts), pc.list_parent_indices(parts)
+    flat = pc.list_flatten(parts)
     keep = pc.greater(pc.binary_length(flat), 0)
-    return flat.filter(keep), parent.filter(keep).to_numpy(zero_copy_only=False), len(arr)
+    if pc.all(keep).as_py() is not False:  # no empty pieces (none at the ends): the list offsets serve
+        offsets = parts.offsets.to_numpy().astype(np.int64)
+        return flat, offsets - offsets[0]
+    parent = pc.list_parent_indices(parts).filter(keep).to_numpy(zero_copy_only=False)
+    return flat.filter(keep), np.searchsorted(parent, np.arange(len(arr) + 1)).astype(np.int64)
 
 
 def word_lists(texts) -> list[list[str]]:
     """The word lists of many documents at once (what `batch_token_hashes` hashes)."""
-    flat, parent, n = _split(texts)
-    offsets = np.searchsorted(parent, np.arange(n + 1))
+    flat, offsets = _split(texts)
     words_ = flat.to_pylist()
-    return [words_[offsets[i]:offsets[i + 1]] for i in range(n)]
+    return [words_[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def batch_token_hashes(texts, hasher: TokenHasher) -> tuple[np.ndarray, np.ndarray]:
     """(uint64 hashes of every word of every document, concatenated; document offsets, length n + 1)."""
     import pyarrow.compute as pc
 
-    flat, parent, n = _split(texts)
-    offsets = np.searchsorted(parent, np.arange(n + 1)).astype(np.int64)
+    flat, offsets = _split(texts)
     if len(flat) == 0:
         return np.empty(0, np.uint64), offsets
     enc = pc.dictionary_encode(flat)

@@ -171,22 +171,22 @@ class MinHashDedup(DatasetStep):
         """Candidate pairs (a, b): documents sharing a bucket in any band."""
         from pyspark.sql import functions as F
 
-        # 20 bytes per band and document: small next to the text, and computed once
+        # 20 bytes per band and document: small next to the text, computed once, and stored so the
+        # aggregation's shuffle reads compact rows
         rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
                                                                     "_node long, band int, key long"), "minhash-bands")
-        # bucket keys hash the band index in, so a key alone names a bucket; most keys are unique, and
-        # only the members of shared buckets go on
-        shared = rows.groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("first")).filter("n > 1")
-        members = rows.join(shared, "key")
-        small = (members.filter(F.col("n") <= self.max_bucket_pairs).groupBy("key")
-                 .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
-        pairs = small.select(F.explode(F.expr(
-            "flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), y -> named_struct('a', x, 'b', y))))"
+        # bucket keys hash the band index in, so a key alone names a bucket; one aggregation gathers
+        # each bucket's members, and only shared buckets go on. Buckets up to max_bucket_pairs give all
+        # their pairs; floods of copies link each member to the bucket's smallest node instead.
+        buckets = (rows.groupBy("key").agg(F.sort_array(F.collect_list("_node")).alias("ns"))
+                   .filter(F.size("ns") > 1))
+        pairs = buckets.select(F.explode(F.expr(
+            f"CASE WHEN size(ns) <= {int(self.max_bucket_pairs)} "
+            "THEN flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), "
+            "y -> named_struct('a', x, 'b', y)))) "
+            "ELSE transform(slice(ns, 2, size(ns)), y -> named_struct('a', y, 'b', ns[0])) END"
         )).alias("p")).select("p.a", "p.b")
-        # floods of copies: link each member to the bucket's smallest node instead of all pairs
-        star = (members.filter(F.col("n") > self.max_bucket_pairs).filter(F.col("_node") != F.col("first"))
-                .select(F.col("_node").alias("a"), F.col("first").alias("b")))
-        return pairs.unionByName(star).distinct()
+        return pairs.distinct()
 
     def _candidate_features(self, ctx, df, nodes):
         """Shingle sets (exact) or signatures of the candidate documents only."""
