@@ -1,6 +1,6 @@
 """Benchmark: the same curation job on Spark local[1] and local[2]; prints the speedup.
 
-    python bench/curation_scaling.py [--copies 20]
+    python bench/curation_scaling.py [--copies 100]
 
 The job is the shipped web example (exact dedup, MinHash, repetition, Gopher, C4, FineWeb) over
 copies of the demo web corpus. Both runs must produce the same manifest id. Run it on a quiet
@@ -26,7 +26,7 @@ def main() -> None:
     from dataforge.core.specs import load_spec
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--copies", type=int, default=20)
+    ap.add_argument("--copies", type=int, default=100)
     a = ap.parse_args()
     pipeline = as_pipeline(load_spec(REPO / "examples" / "curate" / "web.py", "pipeline"))
     with tempfile.TemporaryDirectory() as d:
