@@ -7,40 +7,34 @@ a call cache, and full lineage. See docs/generator.md.
 
 __version__ = "0.1.0"
 
-from dataforge.backends import Backend, BackendSpec, Completion, Sampling, backend_for  # noqa: E402
-from dataforge.cache import CachedBackend, CallCache  # noqa: E402
-from dataforge.conditions import (  # noqa: E402
-    Predicate,
-    at_least,
-    at_most,
-    matches,
-    max_words,
-    min_words,
-    nonempty,
-    one_of,
-)
-from dataforge.engine import Engine, RunResult  # noqa: E402
-from dataforge.graph import SOURCE, Graph  # noqa: E402
-from dataforge.nodes import (  # noqa: E402
-    Drop,
-    FilterNode,
-    FunctionNode,
-    GraphNode,
-    Item,
-    JudgeNode,
-    LLMNode,
-    Node,
-    NodeLLM,
-    Quarantine,
-    Step,
-    carry,
-)
-from dataforge.run import generate  # noqa: E402
-from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds  # noqa: E402
-from dataforge.structs import Chat, Document, Message, Struct  # noqa: E402
-from dataforge.summary import RunStats  # noqa: E402
-from dataforge.taxonomy import Taxonomy, Topic  # noqa: E402
-from dataforge.walk import WalkPlan, plan_walks  # noqa: E402
+from importlib import import_module
+
+# Spark executors import `dataforge.core` for hashing and records; importing the generator's
+# engine, graph and backends with it would cost every Python worker a third of a second.
+_EXPORTS = {
+    "dataforge.backends": ["Backend", "BackendSpec", "Completion", "Sampling", "backend_for"],
+    "dataforge.cache": ["CachedBackend", "CallCache"],
+    "dataforge.conditions": ["Predicate", "at_least", "at_most", "matches", "max_words", "min_words", "nonempty", "one_of"],
+    "dataforge.engine": ["Engine", "RunResult"],
+    "dataforge.graph": ["SOURCE", "Graph"],
+    "dataforge.nodes": ["Drop", "FilterNode", "FunctionNode", "GraphNode", "Item", "JudgeNode", "LLMNode", "Node", "NodeLLM", "Quarantine", "Step", "carry"],
+    "dataforge.run": ["generate"],
+    "dataforge.spec": ["GenerateSpec", "load_generate_spec", "resolve_seeds"],
+    "dataforge.structs": ["Chat", "Document", "Message", "Struct"],
+    "dataforge.summary": ["RunStats"],
+    "dataforge.taxonomy": ["Taxonomy", "Topic"],
+    "dataforge.walk": ["WalkPlan", "plan_walks"],
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "SOURCE", "Backend", "BackendSpec", "CachedBackend", "CallCache", "Chat", "Completion", "Document", "Drop",

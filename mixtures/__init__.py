@@ -3,11 +3,27 @@
     from mixtures import Mixture, Stage, Source, build_mixture, open_mixture
 """
 
-from mixtures.build import BuildResult, build_mixture, build_spec, mixture_id, realized_weight_error
-from mixtures.format import FORMAT_VERSION
-from mixtures.loader import MixtureVersion, Piece, PieceSet, StageView, open_mixture
-from mixtures.registry import entries, locate, registry_dir
-from mixtures.spec import Mixture, MixtureSpecError, Source, Stage
+from importlib import import_module
+
+# Spark executors import `mixtures.tokenize`; the build, registry and loader modules (and the
+# generator they pull in) load only when a name from them is used.
+_EXPORTS = {
+    "mixtures.build": ["BuildResult", "build_mixture", "build_spec", "mixture_id", "realized_weight_error"],
+    "mixtures.format": ["FORMAT_VERSION"],
+    "mixtures.loader": ["MixtureVersion", "Piece", "PieceSet", "StageView", "open_mixture"],
+    "mixtures.registry": ["entries", "locate", "registry_dir"],
+    "mixtures.spec": ["Mixture", "MixtureSpecError", "Source", "Stage"],
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FORMAT_VERSION", "BuildResult", "Mixture", "MixtureSpecError", "MixtureVersion", "Piece", "PieceSet", "Source",

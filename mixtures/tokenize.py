@@ -110,6 +110,17 @@ def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray
     rows["reason"].append(None)
 
 
+SLICE_ROWS = 512
+
+
+def _slices(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Arrow batches cut to at most SLICE_ROWS rows (zero-copy), so the JVM takes in each slice's
+    tokens while the next slice is being tokenized instead of waiting for the whole batch."""
+    for batch in batches:
+        for start in range(0, batch.num_rows, SLICE_ROWS):
+            yield batch.slice(start, SLICE_ROWS)
+
+
 def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, payload: dict,
                           eos_id: int | None) -> Iterator[pa.RecordBatch]:
     """mapInArrow body for a text source: columns `id`, `text`."""
@@ -117,7 +128,7 @@ def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
 
     tok = rust_tokenizer(payload)
     tail = np.array([eos_id], dtype=np.uint32) if eos_id is not None else np.zeros(0, dtype=np.uint32)
-    for batch in batches:
+    for batch in _slices(batches):
         ids, texts = batch.column("id").to_pylist(), batch.column("text").to_pylist()
         rows, good = _new_rows(), []
         for i, t in enumerate(texts):
