@@ -7,7 +7,7 @@ a call cache, and full lineage. See docs/generator.md.
 
 __version__ = "0.1.0"
 
-from importlib import import_module
+from dataforge.core.lazy import lazy_exports
 
 # Spark executors import `dataforge.core` for hashing and records; importing the generator's
 # engine, graph and backends with it would cost every Python worker a third of a second.
@@ -25,15 +25,7 @@ _EXPORTS = {
     "dataforge.taxonomy": ["Taxonomy", "Topic"],
     "dataforge.walk": ["WalkPlan", "plan_walks"],
 }
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -3,7 +3,7 @@
     from mixtures import Mixture, Stage, Source, build_mixture, open_mixture
 """
 
-from importlib import import_module
+from dataforge.core.lazy import lazy_exports
 
 # Spark executors import `mixtures.tokenize`; the build, registry and loader modules (and the
 # generator they pull in) load only when a name from them is used.
@@ -14,15 +14,7 @@ _EXPORTS = {
     "mixtures.registry": ["entries", "locate", "registry_dir"],
     "mixtures.spec": ["Mixture", "MixtureSpecError", "Source", "Stage"],
 }
-_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
