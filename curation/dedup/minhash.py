@@ -147,21 +147,19 @@ class MinHashDedup(DatasetStep):
         return self
 
     def _band_mapper(self):
-        """mapInArrow: one row (node, band, bucket key) per band of every document with words."""
+        """mapInArrow: one row (node, bucket key) per band of every document with words."""
         num_perm, ngram, seed, bands, rows = self.num_perm, self.ngram, self.seed, self.bands, self.rows
 
         def run(batches):
             import pyarrow as pa
 
             hasher = MinHasher(num_perm, ngram, seed)
-            band_ids = np.arange(bands, dtype=np.int32)
             for batch in batches:
                 nodes = batch.column("_node").to_numpy()
                 sig, has = hasher.signatures(batch.column("text"))
                 keys = band_keys(sig[has], bands, rows)
                 yield pa.RecordBatch.from_pydict({
                     "_node": pa.array(np.repeat(nodes[has], bands), pa.int64()),
-                    "band": pa.array(np.tile(band_ids, int(has.sum())), pa.int32()),
                     "key": pa.array(to_signed(keys.reshape(-1)), pa.int64()),
                 })
 
@@ -171,21 +169,25 @@ class MinHashDedup(DatasetStep):
         """Candidate pairs (a, b): documents sharing a bucket in any band."""
         from pyspark.sql import functions as F
 
-        # 20 bytes per band and document: small next to the text, computed once, and stored so the
-        # aggregation's shuffle reads compact rows
+        # 16 bytes per band and document (the key hashes the band in): small next to the text,
+        # computed once, and stored so the aggregations read compact rows
         rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
-                                                                    "_node long, band int, key long"), "minhash-bands")
-        # bucket keys hash the band index in, so a key alone names a bucket; one aggregation gathers
-        # each bucket's members, and only shared buckets go on. Buckets up to max_bucket_pairs give all
+                                                                    "_node long, key long"), "minhash-bands")
+        # Bucket keys hash the band index in, so a key alone names a bucket. Most keys are unique and
+        # most shared buckets hold two documents: a plain aggregation (count, min, max) settles those,
+        # and only the members of larger buckets are gathered. Buckets up to max_bucket_pairs give all
         # their pairs; floods of copies link each member to the bucket's smallest node instead.
-        buckets = (rows.groupBy("key").agg(F.sort_array(F.collect_list("_node")).alias("ns"))
-                   .filter(F.size("ns") > 1))
-        pairs = buckets.select(F.explode(F.expr(
+        shared = ctx.checkpoint(rows.groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("lo"),
+                                                        F.max("_node").alias("hi")).filter("n > 1"), "minhash-buckets")
+        two = shared.filter("n = 2").select(F.col("lo").alias("a"), F.col("hi").alias("b"))
+        larger = (rows.join(shared.filter("n > 2").select("key"), "key").groupBy("key")
+                  .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
+        pairs = larger.select(F.explode(F.expr(
             f"CASE WHEN size(ns) <= {int(self.max_bucket_pairs)} "
             "THEN flatten(transform(ns, (x, i) -> transform(slice(ns, i + 2, size(ns)), "
             "y -> named_struct('a', x, 'b', y)))) "
             "ELSE transform(slice(ns, 2, size(ns)), y -> named_struct('a', y, 'b', ns[0])) END"
-        )).alias("p")).select("p.a", "p.b")
+        )).alias("p")).select("p.a", "p.b").unionByName(two)
         return pairs.distinct()
 
     def _candidate_features(self, ctx, df, nodes):
