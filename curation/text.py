@@ -80,12 +80,16 @@ def ngram_hashes(token_hashes: np.ndarray, n: int) -> np.ndarray:
     if k == 0:
         return np.empty(0, dtype=np.uint64)
     m = min(n, k)
-    count = k - m + 1
+    return _combine(token_hashes, m, k - m + 1)
+
+
+def _combine(th: np.ndarray, n: int, count: int) -> np.ndarray:
+    """The mixed, position-weighted sum of n consecutive hashes at each of the first `count` starts."""
     acc = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for j in range(m):
-            acc += token_hashes[j:j + count] * _POS[j]
-        acc += np.uint64(m)
+        for j in range(n):
+            acc += th[j:j + count] * _POS[j]
+        acc += np.uint64(n)
     return splitmix64(acc)
 
 
@@ -156,12 +160,7 @@ def batch_ngram_hashes(th: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.
     total = len(th)
     if total >= n:
         m = total - n + 1
-        acc = np.zeros(m, dtype=np.uint64)
-        with np.errstate(over="ignore"):
-            for j in range(n):
-                acc += th[j:j + m] * _POS[j]
-            acc += np.uint64(n)
-        acc = splitmix64(acc)
+        acc = _combine(th, n, m)
         doc_of = np.repeat(np.arange(ndocs), lengths)[:m]
         valid = np.arange(m) + n <= offsets[1:][doc_of]
         long_docs = lengths >= n
