@@ -19,6 +19,7 @@ import numpy as np
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
+from mixtures.budget import check_epochs, check_plan_memory
 from mixtures.spec import Mixture
 
 _GOLDEN, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -89,25 +90,6 @@ def select_holdout(docs: SourceDocs, mixture: Mixture) -> None:
     docs.train = np.sort(order[n_val:])
 
 
-def check_epochs(mixture: Mixture, docs: dict[str, SourceDocs]) -> dict[str, float]:
-    """Train tokens per source; raises a ForgeError naming the first stage that needs more epochs than allowed."""
-    cum = {name: 0 for name in docs}
-    train_tokens = {name: int(d.ntok[d.train].sum()) for name, d in docs.items()}
-    for st in mixture.stages:
-        for name, t in st.target_tokens().items():
-            cum[name] += t
-            have, cap = train_tokens[name], mixture.source(name).max_epochs
-            if t > 0 and have == 0:
-                raise ForgeError(f"source {name} has no training tokens but stage {st.name} asks for {t}; "
-                                 "check its path or the quarantine report")
-            need = cum[name] / have if have else 0.0
-            if cap is not None and need > cap + 1e-9:
-                shown = math.ceil(need * 10) / 10
-                raise ForgeError(f"source {name} needs {shown:.1f} epochs in stage {st.name}, max_epochs={cap:g}; "
-                                 "lower its weight or the stage budget, raise max_epochs, or add data")
-    return train_tokens
-
-
 def _stream_slices(docs: SourceDocs, mixture: Mixture, bounds: list[tuple[int, int]]):
     """For each (b0, b1) token range of the source's epoch stream: (doc, epoch, start, end) arrays."""
     train, total = docs.train, int(docs.ntok[docs.train].sum())
@@ -166,11 +148,14 @@ def _piece_arrays(src, doc, epoch, start, end, seq_len):
 
 
 def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
-    """Hold out validation documents, check epoch caps, sample every stage and lay out its shards."""
+    """Hold out validation documents, check epochs and memory, sample every stage and lay out its shards."""
     names = sorted(docs)  # a source's index in the plan (`src`) is its position here
     for d in docs.values():
         select_holdout(d, mixture)
-    train_tokens = check_epochs(mixture, docs)
+    train_tokens = {name: int(d.ntok[d.train].sum()) for name, d in docs.items()}
+    # Both checks need only totals: nothing proportional to the budget is allocated before them.
+    check_epochs(mixture, train_tokens)
+    check_plan_memory(mixture, docs, train_tokens)
     targets = [st.target_tokens() for st in mixture.stages]
     slices = {}
     for name in names:

@@ -22,6 +22,15 @@ from dataforge.core.errors import SpecError
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WEIGHT_SUM_TOLERANCE = 1e-6
+# Sizes outside these bounds are mistakes (a typo'd exponent, a missing unit), refused before any work:
+# 10**15 tokens is about 4 PB of shards; a piece of over 2**20 tokens or under 8 is no training sequence;
+# shards under 2**10 tokens would mean millions of files, over 2**31 a 8 GiB file per shard.
+MAX_TOKENS = 10**15
+SEQ_LEN_RANGE = (8, 1 << 20)
+SHARD_TOKENS_RANGE = (1 << 10, 1 << 31)
+# Without max_epochs a source may still be repeated at most this often over all stages: beyond it a
+# budget is a mistake, and the planner's memory grows with the epochs it lays out.
+MAX_EPOCHS = 1000
 
 
 class MixtureSpecError(SpecError):
@@ -58,7 +67,8 @@ class Source(_SpecModel):
     Args:
         name: how stages refer to it; also its name in the manifest and the loader.
         path: a directory (absolute, or relative to the spec file, else to the working dir) or a manifest id.
-        max_epochs: the most times the build may repeat the source over all stages (None: no cap).
+        max_epochs: the most times the build may repeat the source over all stages (None: at most
+            MAX_EPOCHS = 1000, the largest value allowed).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
         kind: "text" or "chat": which records to take from a dataset that holds both (curating
             generated chat records together with web text gives one such dataset); None takes the
@@ -70,7 +80,7 @@ class Source(_SpecModel):
 
     name: str
     path: str
-    max_epochs: float | None = Field(default=None, gt=0)
+    max_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
     holdout_docs: int = Field(default=32, ge=0)
     kind: Literal["text", "chat"] | None = None
 
@@ -95,8 +105,8 @@ class Stage(_SpecModel):
     """
 
     name: str
-    tokens: int | None = Field(default=None, gt=0)
-    seq_len: int = Field(default=2048, gt=0)
+    tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    seq_len: int = Field(default=2048, ge=SEQ_LEN_RANGE[0], le=SEQ_LEN_RANGE[1])
     weights: dict[str, float]
     # The Source objects used as weight keys; the Mixture collects them into its `sources`.
     declared: list[Source] = Field(default_factory=list, exclude=True, repr=False)
@@ -129,6 +139,9 @@ class Stage(_SpecModel):
             if any(w != int(w) for w in self.weights.values()):
                 raise MixtureSpecError(f"{where}: token counts (weights > 1) must be whole numbers")
             total = int(sum(self.weights.values()))
+            if total > MAX_TOKENS:
+                raise MixtureSpecError(f"{where}: token counts sum to {total:.3g}, more than {MAX_TOKENS:.0e}; "
+                                       "give proportions with a smaller `tokens` or smaller counts")
             if self.tokens is not None and self.tokens != total:
                 raise MixtureSpecError(f"Stage({self.name!r}).tokens: {self.tokens} but the weights' token "
                                        f"counts sum to {total}; drop `tokens` or make them agree")
@@ -188,7 +201,7 @@ class Mixture(_SpecModel):
     stages: list[Stage]
     sources: list[Source] = Field(default_factory=list)
     append_eos: bool = True
-    shard_tokens: int = Field(default=1 << 28, gt=0)
+    shard_tokens: int = Field(default=1 << 28, ge=SHARD_TOKENS_RANGE[0], le=SHARD_TOKENS_RANGE[1])
     description: str = ""
     _by_name: dict[str, Source] = PrivateAttr(default_factory=dict)
 
@@ -216,6 +229,10 @@ class Mixture(_SpecModel):
             if s.name in by_name and by_name[s.name] != s:
                 raise MixtureSpecError(f"Mixture({self.name!r}).sources: two different sources named {s.name!r}")
             by_name[s.name] = s
+        total = sum(st.budget for st in self.stages)
+        if total > MAX_TOKENS:
+            raise MixtureSpecError(f"Mixture({self.name!r}).stages: budgets sum to {total:.3g} tokens, more than "
+                                   f"{MAX_TOKENS:.0e}; lower the stages' tokens")
         seen = set()
         for i, st in enumerate(self.stages):
             if st.name in seen:

@@ -77,7 +77,8 @@ def test_seed_changes_order_not_amounts():
 def test_epoch_cap_is_checked_over_all_stages_and_names_the_stage():
     m = mixture([("stable", 10_000, 64, {"web": 0.9, "math": 0.1}), ("decay", 9_000, 64, {"web": 0.6, "math": 0.4})],
                 max_epochs=4)
-    with pytest.raises(ForgeError, match=r"^source math needs 4\.6 epochs in stage decay, max_epochs=4;"):
+    with pytest.raises(ForgeError, match=r"^source math needs 4\.6 epochs in stage decay, max_epochs=4: it has 1,000 "
+                                         r"training tokens and the stages up to decay ask for 4,600;"):
         build_plan(m, {"web": docs("web", [100] * 200), "math": docs("math", [20] * 50)})
 
 
