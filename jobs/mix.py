@@ -2,7 +2,7 @@
 
     forge mix build mixture.py [--registry DIR] [--master URL] [--partitions N]   # prints the mixture id
     forge mix list [--registry DIR]
-    forge mix show ID [--registry DIR] [--json]
+    forge mix show ID [--registry DIR] [--json] [--verify]
     forge mix diff A B [--registry DIR]
     spark-submit jobs/mix.py build mixture.py --registry DIR                     # on any Spark cluster
 
@@ -95,13 +95,24 @@ def list_(registry: Path | None = typer.Option(None, "--registry", help=REGISTRY
 @app.command("show")
 def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
          registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
-         as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON.")) -> None:
-    """Show a mixture: sources, and per stage the target and realized weights, tokens and epochs."""
+         as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON."),
+         verify_files: bool = typer.Option(False, "--verify",
+                                           help="Also hash every file (as training does at open).")) -> None:
+    """Show a mixture: sources, and per stage the target and realized weights, tokens and epochs.
+
+    The manifest is always checked against the id (cheap); --verify also checks every file's sha256.
+    """
     from dataforge.core.manifest import Manifest
     from mixtures import locate
+    from mixtures.identity import check_identity
+    from mixtures.loader import verify
 
     path = locate(mixture_id, registry)
     m = Manifest.read(path)
+    if verify_files:
+        verify(path, m)
+    else:
+        check_identity(path, m)
     if as_json:
         print(json.dumps({"path": str(path), **asdict(m)}, indent=2, ensure_ascii=False))
         return

@@ -1,13 +1,18 @@
 """Build a mixture version: resolve, tokenize, plan, write shards, commit to the registry atomically.
 
-The id is known before any Spark work (a hash of the spec, the source ids, the tokenizer hash and the
-format version), so building an id the registry already holds is a no-op.
+The input key is known before any Spark work (a hash of the spec, the source ids, the tokenizer hash and
+the format version), so building inputs the registry already holds is a no-op. The id binds that key to
+the content root of the files written (mixtures/identity.py), so shards are written into a private
+staging directory first and moved into the entry once their hashes, hence the id, are known.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,6 +25,7 @@ from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.manifest import Manifest, is_dataset_dir
+from mixtures.budget import check_disk, plan_bytes, spec_bytes
 from mixtures.format import (
     FORMAT_VERSION,
     INDEX_FILE,
@@ -28,8 +34,9 @@ from mixtures.format import (
     QUARANTINE_SCHEMA,
     TOKENIZER_DIR,
 )
+from mixtures.identity import content_root, input_key, mixture_id
 from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
-from mixtures.registry import freeze, registry_dir
+from mixtures.registry import find_built, freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source
 from mixtures.spec import Mixture
 from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_identity
@@ -84,9 +91,22 @@ class BuildResult:
     built: bool
 
 
-def mixture_id(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo) -> str:
-    return stable_hash({"spec": mixture.identity_json(), "format": FORMAT_VERSION, "tokenizer": tok.hash,
-                        "sources": {n: s.manifest_id for n, s in sorted(sources.items())}})
+def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo) -> str:
+    """The build's input key: what the registry is searched for before any work."""
+    return input_key(mixture.identity_json(), {n: s.manifest_id for n, s in sources.items()}, tok.hash)
+
+
+@contextlib.contextmanager
+def staging_dir(root: Path, key: str):
+    """A private directory in the registry (same filesystem, so its files move into the entry by rename);
+    removed on exit, whatever happens."""
+    root.mkdir(parents=True, exist_ok=True)
+    stage = root / f".{key}.staging-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    stage.mkdir()
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def resolve_inputs(mixture: Mixture, spec_dir: Path | None = None, registry: Path | None = None):
@@ -142,7 +162,7 @@ def _extra(mixture: Mixture, plan: Plan, sources: dict[str, ResolvedSource], tok
 def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_dir: str | Path | None = None,
                   spark=None, master: str | None = None, partitions: int | None = None,
                   progress: Progress | None = None) -> BuildResult:
-    """Materialize `mixture` into `registry/<id>` (a no-op when that id is already there).
+    """Materialize `mixture` into `registry/<id>` (a no-op when the registry holds a build of the same inputs).
 
     Args:
         registry: the registry dir (default `$FORGE_REGISTRY`, else ./registry).
@@ -159,21 +179,23 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     spec_dir = Path(spec_dir).absolute() if spec_dir else None
     progress.step("resolving sources and tokenizer")
     sources, tok = resolve_inputs(mixture, spec_dir, root)
-    mid, mid_tok_hash = mixture_id(mixture, sources, tok), tok.hash
-    final = root / mid
-    if is_dataset_dir(final):
-        return BuildResult(mid, final, built=False)
+    key, key_tok_hash = mixture_key(mixture, sources, tok), tok.hash
+    built = find_built(root, key)
+    if built is not None:
+        return BuildResult(built.id, built.path, built=False)
+    chat = {n for n, s in sources.items() if s.kind == "chat"}
+    check_disk(root, spec_bytes(mixture, chat, sum(map(len, tok.files.values()))), "the stages' shards")
     tok = load_tokenizer_info(mixture.tokenizer)
-    if tok.hash != mid_tok_hash:
+    if tok.hash != key_tok_hash:
         raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
     if spark is None:
         progress.step("starting Spark")
         spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
     progress.step("tokenizing sources (Spark tasks)")
-    return _build(spark, mixture, mid, final, sources, tok, partitions, progress)
+    return _build(spark, mixture, key, root, sources, tok, partitions, progress)
 
 
-def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
+def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
            partitions: int | None, progress: Progress) -> BuildResult:
     from mixtures.card import write_card
     from mixtures.materialize import collect_docs, tokenize_sources, write_shards
@@ -184,25 +206,36 @@ def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, Re
             docs, quarantine = collect_docs(tokenized, sources)
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
-        with atomic_dir(final) as tmp:
+        pieces = sum(len(t["pieces"].length) for t in [*plan.stages, *plan.validation.values()])
+        check_disk(root, plan_bytes(plan.files, pieces, sum(map(len, tok.files.values()))),
+                   "the planned shards, indexes and tokenizer")
+        with staging_dir(root, key) as stage:
             progress.step("writing shards", total=sum(f["ntok"] for f in plan.files))
-            write_shards(spark, tokenized, plan, docs, tmp, progress)
-            _write_indexes(tmp, plan, docs)
-            tok.save(tmp / TOKENIZER_DIR)
+            write_shards(spark, tokenized, plan, docs, stage, progress)
+            _write_indexes(stage, plan, docs)
+            tok.save(stage / TOKENIZER_DIR)
             if quarantine:
-                (tmp / QUARANTINE_FILE).parent.mkdir(parents=True)
-                pq.write_table(pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA), tmp / QUARANTINE_FILE)
+                (stage / QUARANTINE_FILE).parent.mkdir(parents=True)
+                pq.write_table(pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA), stage / QUARANTINE_FILE)
             extra = _extra(mixture, plan, sources, tok, len(quarantine))
             counts = {"tokens": int(sum(s["tokens"] for s in plan.stages)), "stages": len(plan.stages),
                       "pieces": int(sum(len(s["pieces"].length) for s in plan.stages)),
                       "documents": int(sum(v["docs"] for v in plan.sources.values())),
                       "validation_tokens": int(sum(v["tokens"] for v in plan.validation.values())),
                       "quarantined": len(quarantine)}
-            manifest = Manifest.build(tmp, "mixture", mixture.to_json(), id=mid, counts=counts, extra=extra,
+            manifest = Manifest.build(stage, "mixture", mixture.to_json(), id=key, counts=counts, extra=extra,
                                       parents=sorted({s.manifest_id for s in sources.values()}))
-            write_card(tmp, manifest)
-            manifest.write(tmp)
-            freeze(tmp)
+            manifest.extra.update(input_key=key, content_root=content_root(manifest.files))
+            manifest.id = mid = mixture_id(key, manifest.extra["content_root"])
+            final = root / mid
+            if is_dataset_dir(final):  # a concurrent build of the same inputs committed the same bytes
+                return BuildResult(mid, final, built=False)
+            with atomic_dir(final) as tmp:
+                for part in sorted(stage.iterdir()):
+                    os.rename(part, tmp / part.name)
+                write_card(tmp, manifest)
+                manifest.write(tmp)
+                freeze(tmp)
     finally:
         tokenized.unpersist()
         bc.unpersist()
@@ -227,11 +260,3 @@ def realized_weight_error(manifest: Manifest) -> float:
     errs = [abs(s["target_weight"] - s["realized_weight"]) for st in manifest.extra["stages"]
             for s in st["sources"].values()]
     return float(np.max(errs)) if errs else 0.0
-
-
-def mixture_id_from_manifest(manifest: Manifest) -> str:
-    """Recompute a built mixture's id from what its manifest records (spec, source ids, tokenizer hash)."""
-    spec = Mixture(**manifest.config)
-    x = manifest.extra
-    return stable_hash({"spec": spec.identity_json(), "format": x["format_version"], "tokenizer": x["tokenizer"]["hash"],
-                        "sources": {n: s["manifest_id"] for n, s in sorted(x["sources"].items())}})

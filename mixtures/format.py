@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the id binds the input key to the content root of the files (mixtures/identity.py)
 TOKEN_DTYPE = "<u4"
 MASK_DTYPE = "u1"
 INDEX_FILE = "index.parquet"

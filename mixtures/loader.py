@@ -20,7 +20,8 @@ import pyarrow.parquet as pq
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
-from mixtures.format import FORMAT_VERSION, INDEX_FILE, MASK_DTYPE, TOKEN_DTYPE, TOKENIZER_DIR
+from mixtures.format import INDEX_FILE, MASK_DTYPE, TOKEN_DTYPE, TOKENIZER_DIR
+from mixtures.identity import check_identity
 from mixtures.registry import locate
 
 
@@ -138,13 +139,15 @@ class MixtureVersion:
 
     Attributes:
         id, path, manifest: the registry entry.
+        verified: whether `open_mixture` checked every file's sha256 and the id (training requires it).
         tokenizer_path: the copy of the HF tokenizer inside the mixture (load it offline).
         stages: list of StageView, in training order.
         sources: source name -> {path, manifest_id, kind, ...} (for tracing back to source lineage).
     """
 
-    def __init__(self, path: Path, manifest: Manifest):
+    def __init__(self, path: Path, manifest: Manifest, verified: bool = False):
         self.path, self.manifest, self.id = path, manifest, manifest.id
+        self.verified = verified  # True when every file and the id were checked at open
         self.tokenizer_path = path / manifest.extra["tokenizer"].get("path", TOKENIZER_DIR)
         self.sources: dict[str, dict[str, Any]] = manifest.extra["sources"]
         chat = {n for n, s in self.sources.items() if s["kind"] == "chat"}
@@ -176,21 +179,13 @@ class MixtureVersion:
 
 
 def verify(path: Path, manifest: Manifest) -> None:
-    """Refuse a mixture whose files or spec no longer match its manifest and id."""
-    from mixtures.build import mixture_id_from_manifest
-
-    if manifest.kind != "mixture":
-        raise ForgeError(f"{path}: a {manifest.kind} directory, not a mixture")
-    if manifest.extra.get("format_version") != FORMAT_VERSION:
-        raise ForgeError(f"{path}: mixture format {manifest.extra.get('format_version')}, this code reads "
-                         f"{FORMAT_VERSION}; rebuild it with `forge mix build`")
+    """Refuse a mixture whose spec, file list or files no longer hash to its id: first a hash over the
+    manifest (the id commits to every file's sha256), then one sha256 pass per file, as before the id did."""
+    check_identity(path, manifest)  # cheap: no data file is read
     bad = manifest.verify(path)
     if bad:
         raise ForgeError(f"{path / bad[0]}: sha256 does not match the manifest of mixture {manifest.id} "
                          f"({len(bad)} file(s) differ); the shard was modified or corrupted, rebuild the mixture")
-    if mixture_id_from_manifest(manifest) != manifest.id:
-        raise ForgeError(f"{path / 'manifest.json'}: its spec, source ids or tokenizer hash do not hash to id "
-                         f"{manifest.id}; the manifest was edited, rebuild the mixture")
 
 
 def open_mixture(id_or_path: str | Path, registry: str | Path | None = None, *, verify_files: bool = True
@@ -207,4 +202,4 @@ def open_mixture(id_or_path: str | Path, registry: str | Path | None = None, *, 
     manifest = Manifest.read(path)
     if verify_files:
         verify(path, manifest)
-    return MixtureVersion(path, manifest)
+    return MixtureVersion(path, manifest, verified=verify_files)

@@ -54,6 +54,18 @@ def entries(registry: str | Path | None = None) -> list[Entry]:
     return sorted(out, key=lambda e: (e.manifest.created_at, e.id))
 
 
+def find_built(registry: str | Path | None, key: str) -> Entry | None:
+    """The entry built from input key `key` (see mixtures/identity.py), if the registry holds one; an entry
+    for that key whose manifest no longer hashes to its id is refused rather than reused."""
+    from mixtures.identity import check_identity
+
+    for e in entries(registry):
+        if e.manifest.extra.get("input_key") == key:
+            check_identity(e.path, e.manifest)
+            return e
+    return None
+
+
 def locate(id_or_path: str | Path, registry: str | Path | None = None) -> Path:
     """A mixture directory from a path, a full id or a unique id prefix (at least 6 characters)."""
     p = Path(id_or_path).expanduser()

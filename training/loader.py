@@ -66,6 +66,12 @@ class MixtureLoader:
 
     def __init__(self, mixture, micro_batch_size: int, grad_accum: int, world: int = 1, rank: int = 0,
                  lookahead: float = 2.0):
+        if getattr(mixture, "verified", True) is False:
+            from dataforge.core.errors import ForgeError
+
+            # Training reads shards without hashing them again: it must start from a checked mixture.
+            raise ForgeError(f"mixture {mixture.id}: opened with verify_files=False; open it with "
+                             "mixtures.open_mixture(id) (which checks every shard against the id) to train on it")
         self.mixture = mixture
         self.stages = list(mixture.stages)
         self.world, self.rank, self.grad_accum = world, rank, grad_accum
