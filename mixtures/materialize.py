@@ -31,17 +31,17 @@ def _read(spark, rs: ResolvedSource):
     from pyspark.sql import functions as F
 
     uris = [Path(f).as_uri() for f in rs.files]
+    if rs.kind == "chat":
+        # Whole records, parsed and checked in Python (mixtures/chat_input.py): a message field the template
+        # would drop must quarantine the record, so nothing is projected away here. mergeSchema: a field
+        # present in only some files must not vanish with the schema of the others.
+        if rs.format == "json":
+            return spark.read.text(uris)
+        df = spark.read.option("mergeSchema", "true").parquet(*uris)
+        return df.select(*[c for c in ("id", "messages", "chat_template_kwargs", "tools") if c in df.columns])
     df = spark.read.parquet(*uris) if rs.format == "parquet" else spark.read.json(uris)
-    cols = set(df.columns)
-    doc_id = F.col("id").cast("string") if "id" in cols else F.lit(None).cast("string")
-    if rs.kind == "text":
-        return df.select(doc_id.alias("id"), F.col("text").cast("string").alias("text"))
-    # Rebuild the message structs by name: JSON infers fields alphabetically and casts are positional.
-    msgs = F.transform("messages", lambda m: F.struct(m["role"].cast("string").alias("role"),
-                                                      m["content"].cast("string").alias("content")))
-    kw = (F.col("chat_template_kwargs") if "chat_template_kwargs" in cols
-          else F.lit(None).cast("struct<enable_thinking:boolean>"))
-    return df.select(doc_id.alias("id"), msgs.alias("messages"), kw.alias("chat_template_kwargs"))
+    doc_id = F.col("id").cast("string") if "id" in set(df.columns) else F.lit(None).cast("string")
+    return df.select(doc_id.alias("id"), F.col("text").cast("string").alias("text"))
 
 
 def _text_fn(bc, src: int, source: str, eos_id: int | None):

@@ -76,9 +76,11 @@ def assistant_spans(chat, messages: list[dict[str, str]], kwargs: dict[str, Any]
 def _check_messages(raw: Any) -> list[dict[str, str]]:
     if not raw:
         raise ChatRenderError("empty_messages")
+    if not isinstance(raw, list):
+        raise ChatRenderError("bad_message")
     out = []
     for m in raw:
-        role, content = (m or {}).get("role"), (m or {}).get("content")
+        role, content = (m.get("role"), m.get("content")) if isinstance(m, dict) else (None, None)
         if role not in ROLES or not isinstance(content, str):
             raise ChatRenderError("bad_message")
         out.append({"role": role, "content": content})
@@ -145,21 +147,20 @@ def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
 
 def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str,
                           payload: dict) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body for a chat source: columns `id`, `messages`, `chat_template_kwargs`."""
+    """mapInArrow body for a chat source: Parquet columns (`id`, `messages`, ...) or JSONL lines (`value`),
+    read by `mixtures.chat_input.chat_records`."""
+    from mixtures.chat_input import chat_records
     from mixtures.tokenizer import chat_renderer, rust_tokenizer
 
     chat, rust = chat_renderer(payload), rust_tokenizer(payload)
     for batch in batches:
-        ids = batch.column("id").to_pylist()
-        convs = batch.column("messages").to_pylist()
-        kwargs_col = batch.column("chat_template_kwargs").to_pylist()
         rows, rendered = _new_rows(), []
-        for i, raw in enumerate(convs):
-            doc_id = ids[i]
+        for doc_id, raw, kwargs, reason in chat_records(batch):
             try:
+                if reason is not None:
+                    raise ChatRenderError(reason)
                 messages = _check_messages(raw)
                 doc_id = doc_id or text_id(canonical_json(messages))
-                kwargs = {k: v for k, v in (kwargs_col[i] or {}).items() if v is not None}
                 text, spans = assistant_spans(chat, messages, kwargs)
                 rendered.append((doc_id, text, spans))
             except ChatRenderError as e:
