@@ -122,7 +122,7 @@ def check_disk(registry: Path, need: int, what: str) -> None:
     where, free = free_bytes(registry)
     if need > free:
         raise ForgeError(f"registry {registry}: {what} need {_fmt(need)} bytes but {where} has {_fmt(free)} free; "
-                         "free space, pass --registry on a larger disk, or lower the stage tokens")
+                         "free up space, pass --registry DIR on a larger disk, or lower the stage tokens")
 
 
 def spec_bytes(mixture: Mixture, chat_sources: set[str], tokenizer_bytes: int) -> int:
