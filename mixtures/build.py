@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.manifest import Manifest, is_dataset_dir
+from dataforge.core.outputs import Claim, claim_output
 from mixtures.format import (
     FORMAT_VERSION,
     INDEX_FILE,
@@ -163,18 +163,23 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     final = root / mid
     if is_dataset_dir(final):
         return BuildResult(mid, final, built=False)
-    tok = load_tokenizer_info(mixture.tokenizer)
-    if tok.hash != mid_tok_hash:
-        raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
-    if spark is None:
-        progress.step("starting Spark")
-        spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
-    progress.step("tokenizing sources (Spark tasks)")
-    return _build(spark, mixture, mid, final, sources, tok, partitions, progress)
+    # Content-addressed: a mixture already there has this id, so there is never anything to replace.
+    with claim_output(final, "mixture", verb="mix build", inputs=[s.path for s in sources.values()],
+                      label="registry entry") as claim:
+        if claim.existing is not None:  # committed by another build between the look above and the lock
+            return BuildResult(mid, final, built=False)
+        tok = load_tokenizer_info(mixture.tokenizer)
+        if tok.hash != mid_tok_hash:
+            raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
+        if spark is None:
+            progress.step("starting Spark")
+            spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
+        progress.step("tokenizing sources (Spark tasks)")
+        return _build(spark, mixture, mid, final, sources, tok, partitions, progress, claim)
 
 
 def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
-           partitions: int | None, progress: Progress) -> BuildResult:
+           partitions: int | None, progress: Progress, claim: Claim) -> BuildResult:
     from mixtures.card import write_card
     from mixtures.materialize import collect_docs, tokenize_sources, write_shards
 
@@ -184,7 +189,7 @@ def _build(spark, mixture: Mixture, mid: str, final: Path, sources: dict[str, Re
             docs, quarantine = collect_docs(tokenized, sources)
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
-        with atomic_dir(final) as tmp:
+        with claim.atomic_dir() as tmp:
             progress.step("writing shards", total=sum(f["ntok"] for f in plan.files))
             write_shards(spark, tokenized, plan, docs, tmp, progress)
             _write_indexes(tmp, plan, docs)

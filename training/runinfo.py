@@ -1,13 +1,27 @@
-"""The run dir's manifest (kind "run"): the spec, the mixture it trained on, the exported model."""
+"""The run dir: claimed by rank 0 when a run starts; its manifest (kind "run") written when it ends:
+the spec, the mixture it trained on, the exported model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.inplace import InPlaceClaim
 from dataforge.core.manifest import Manifest, code_version, data_files
 from training.spec import Run
+
+
+def claim_run_dir(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> InPlaceClaim:
+    """Check the run dir (every rank, read-only); rank 0 then calls `acquire()` to lock it.
+
+    A run dir holding a run is continued with `resume`, replaced with `overwrite`, else refused;
+    a directory holding anything else is always refused."""
+    if resume and overwrite:
+        raise ForgeError(f"--out {out}: --resume and --overwrite exclude each other; continue the run or replace it")
+    return InPlaceClaim(out, "run", keep=resume, overwrite=overwrite, check_lock=is_main,
+                        hint="pass --resume to continue it, --overwrite to replace it, or choose another --out")
 
 
 def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complete: bool,
