@@ -81,7 +81,7 @@ def run_demo(out: Path, walks: int = 48, seed: int = 0, master: str | None = Non
     from dataforge.core.inplace import InPlaceClaim
 
     with InPlaceClaim(out, "demo", keep=overwrite,
-                      hint="pass --overwrite to rerun the demo in it or choose another --out") as claim:
+                      hint="pass --overwrite to rerun the demo in it or choose another --out").acquire() as claim:
         return _run_demo(claim.out, walks, seed, master, max_steps, console, overwrite)
 
 

@@ -76,7 +76,11 @@ class Trainer:
         run.check_against(self.stage_names)
         if main:  # only rank 0 locks (and writes) the run dir; released when fit() ends
             self.claim.acquire()
-        self.world: World = init_world()
+        try:
+            self.world: World = init_world()
+        except BaseException:
+            self.claim.release(ok=False)
+            raise
         if self.world.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         self.spec_path = spec_path

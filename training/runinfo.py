@@ -14,14 +14,18 @@ from training.spec import Run
 
 
 def claim_run_dir(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> InPlaceClaim:
-    """Check the run dir (every rank, read-only); rank 0 then calls `acquire()` to lock it.
+    """The claim of a run dir, checked (read-only) on rank 0; rank 0 then calls `acquire()` to lock it.
 
     A run dir holding a run is continued with `resume`, replaced with `overwrite`, else refused;
-    a directory holding anything else is always refused."""
+    a directory holding anything else is always refused. Other ranks do not check: the dir rank 0
+    has just created would look like another run to them."""
     if resume and overwrite:
         raise ForgeError(f"--out {out}: --resume and --overwrite exclude each other; continue the run or replace it")
-    return InPlaceClaim(out, "run", keep=resume, overwrite=overwrite, check_lock=is_main,
-                        hint="pass --resume to continue it, --overwrite to replace it, or choose another --out")
+    claim = InPlaceClaim(out, "run", keep=resume, overwrite=overwrite,
+                         hint="pass --resume to continue it, --overwrite to replace it, or choose another --out")
+    if is_main:
+        claim.check()
+    return claim
 
 
 def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complete: bool,

@@ -27,21 +27,19 @@ class InPlaceClaim:
         keep: an existing `kind` output is continued in place (resume).
         overwrite: an existing `kind` output is replaced by a fresh one (when not `keep`).
         hint: the end of the refusal when it holds a `kind` output and neither is given.
-        check_lock: refuse at once when a live run holds the lock.
     Example:
         claim = InPlaceClaim(out, "run", keep=resume, overwrite=overwrite, hint="pass --resume ...")
-        with claim.acquire():   # on rank 0 only
+        claim.check()           # read-only, to refuse before anything costly starts
+        with claim.acquire():   # checks again under the lock
             train(out)
     """
 
     def __init__(self, out: str | Path, kind: str, *, keep: bool = False, overwrite: bool = False,
-                 hint: str = "pass --overwrite to replace it or choose another --out", label: str = "--out",
-                 check_lock: bool = True):
+                 hint: str = "pass --overwrite to replace it or choose another --out", label: str = "--out"):
         self.out, self.kind, self.keep, self.overwrite = Path(out).expanduser().absolute(), kind, keep, overwrite
         self.hint, self.label = hint, label
         self.lock: OutputLock | None = None
         self.old: Path | None = None
-        self.check(check_lock)  # check_lock=False: a process that never takes the lock (DeepSpeed ranks > 0)
 
     def check(self, check_lock: bool = True) -> bool:
         """Refuse what may not be written (read-only); True when `out` holds an output of this kind."""
