@@ -91,6 +91,18 @@ def test_out_containing_the_input_is_refused_untouched(web, tmp_path):
     assert snapshot(tmp_path / "d") == before
 
 
+def test_generate_out_containing_its_seed_file_is_refused(tmp_path):
+    d = tmp_path / "d"
+    spec = (REPO / "tests" / "dataforge" / "specs" / "tiny_qa.py").read_text().split("seeds = [")[0]
+    d.mkdir()
+    (d / "seeds.jsonl").write_text('{"id": "moon", "text": "The Moon orbits the Earth about once every 27 days."}\n')
+    (d / "graph.py").write_text(spec + 'seeds = "seeds.jsonl"\n')
+    before = snapshot(d)
+    _refused(forge("generate", str(d / "graph.py"), "--out", str(d), "--overwrite"), "contains the input",
+             "seeds.jsonl")
+    assert snapshot(d) == before
+
+
 def test_out_through_a_symlink_to_the_input_is_refused(web, tmp_path):
     (tmp_path / "link").symlink_to(web.parent)
     before = snapshot(tmp_path / "d")
