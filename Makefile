@@ -17,7 +17,7 @@ $(VENV)/.models-ready: $(VENV)/.installed
 	touch $@
 
 demo: setup
-	$(FORGE) demo --out $(DEMO_OUT)
+	$(FORGE) demo --out $(DEMO_OUT) --overwrite
 
 test: setup
 	$(PY) -m pytest

@@ -23,9 +23,9 @@ from curation.readers import LINE_BITS, PARSED_DDL, InputSet, make_parser, raw_f
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
-from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
+from dataforge.core.outputs import Claim, claim_output
 
 Progress = Callable[[str], None]
 
@@ -149,7 +149,7 @@ def check_local_inputs(inputs: list[str]) -> None:
 
 
 def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=None, fmt: str | None = None,
-                 progress: Progress | None = None) -> CurateResult:
+                 progress: Progress | None = None, overwrite: bool = False) -> CurateResult:
     """Curate `inputs` into the dataset directory `out` (atomically, with ledger and manifest).
 
     Args:
@@ -157,11 +157,19 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
         inputs: JSONL/Parquet files or directories, engine dataset dirs, or any Spark-readable URI.
         out: the output dataset directory (a local or shared-mount path).
         fmt: force "jsonl" or "parquet" instead of detecting from file names.
+        overwrite: replace a curated dataset already in `out` that has another id.
     """
+    check_local_inputs(inputs)
+    with claim_output(out, "curated", verb="curate", overwrite=overwrite, inputs=inputs,
+                      config=pipeline.config()) as claim:
+        return _run(claim, pipeline, inputs, out, spark, fmt, progress)
+
+
+def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, spark, fmt: str | None,
+         progress: Progress | None) -> CurateResult:
     from dataforge.core.spark import get_spark
 
     say = progress or (lambda _msg: None)
-    check_local_inputs(inputs)
     spark = spark or get_spark()
     out = Path(out).absolute()
     resolved = [resolve_input(spark, p, fmt) for p in inputs]
@@ -172,7 +180,7 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
     total = sum(i.total_bytes for i in resolved)
     partitions = max(2, min(int(spark.conf.get("spark.sql.shuffle.partitions")), math.ceil(total / (16 << 20))))
     stages = _stages(pipeline)
-    with atomic_dir(out) as tmp, tuned(spark):
+    with claim.atomic_dir() as tmp, tuned(spark):
         ctx = RunContext(spark, tmp / "_work", partitions)
         say("read")
         numbered = _read(ctx, pipeline, resolved, relpaths)

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from dataforge.backends.registry import BackendSpec
-from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
+from dataforge.core.outputs import claim_output
 from dataforge.core.records import CHAT_DDL, TEXT_DDL
 from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
@@ -64,6 +64,7 @@ class GenerateOptions:
     use_cache: bool = True
     emit_calls: bool = False
     progress: bool = False
+    overwrite: bool = False  # replace an existing generated output of another id
 
 
 def _frame(spark, rdd, kind: str, layout: str, ddl: str):
@@ -97,6 +98,13 @@ def _parents(spec_seeds: Any, base: Path) -> list[str]:
     return []
 
 
+def seed_paths(spec_seeds: Any, base: Path) -> list[Path]:
+    """The seed file a spec reads, if any (an output may not overlap it)."""
+    if isinstance(spec_seeds, (str, Path)):
+        return [Path(spec_seeds) if Path(spec_seeds).is_absolute() else base / spec_seeds]
+    return []
+
+
 def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: GenerateOptions
                  ) -> tuple[Manifest, RunStats]:
     """Run a generation spec end to end and commit `out`; returns its manifest and the run's statistics."""
@@ -112,23 +120,30 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
     plans = plan_walks(graph, [seed_id_of(s) for s in seeds], walks, opts.seed)  # rejects bad seeds early
     model_id = backend_spec.build().model_id  # cheap: backends load their model on first use
     cache_root = str(CallCache(opts.cache).root) if opts.use_cache else None
-    spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
-    partitions = opts.partitions or default_partitions(spark.sparkContext, walks)
-    rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
-                                cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
-                                progress=opts.progress)
-    num_files = max(1, -(-walks // WALKS_PER_FILE))
     config = {"graph": graph.describe(), "walks": walks, "seed": opts.seed, "model": model_id,
               "backend": backend_spec.kind, "emit_calls": opts.emit_calls,
               "seeds": {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}}
+    # Claimed before Spark starts; the same config over an existing output reruns to the same id (a no-op).
+    with claim_output(out, "generated", verb="generate", overwrite=opts.overwrite, config=config,
+                      inputs=seed_paths(spec.seeds, spec.path.parent)) as claim:
+        spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
+        partitions = opts.partitions or default_partitions(spark.sparkContext, walks)
+        rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
+                                    cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
+                                    progress=opts.progress)
+        return _commit(claim, spark, rdd, stats, spec, graph, walks, config), stats
+
+
+def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks: int, config: dict) -> Manifest:
+    num_files = max(1, -(-walks // WALKS_PER_FILE))
     try:
-        with atomic_dir(out) as tmp:
+        with claim.atomic_dir() as tmp:
             layout = graph.record_kind
             write_parquet(_frame(spark, rdd, "record", layout, CHAT_DDL if layout == "chat" else TEXT_DDL),
                           tmp / "data", num_files)
             write_parquet(_frame(spark, rdd, "dropped", "stopped", STOPPED_DDL), tmp / "dropped", num_files)
             write_parquet(_frame(spark, rdd, "quarantined", "stopped", STOPPED_DDL), tmp / "quarantine", num_files)
-            if opts.emit_calls:
+            if config["emit_calls"]:
                 write_parquet(_frame(spark, rdd, "call", "chat", CHAT_DDL), tmp / "calls", num_files)
             t = stats.totals
             counts = {"walks": walks, "records": t["records"], "dropped": t["dropped"],
@@ -147,4 +162,4 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
             manifest.write(tmp)
     finally:
         rdd.unpersist()
-    return manifest, stats
+    return manifest

@@ -1,8 +1,8 @@
 """Curation job: run a pipeline spec over JSONL or Parquet input with Spark.
 
-    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077]
+    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077] [--overwrite]
     spark-submit jobs/curate.py pipeline.py --input PATH --out DIR
-    forge curate train-classifier --positive good.jsonl --negative web.jsonl --out models/quality
+    forge curate train-classifier --positive good.jsonl --negative web.jsonl --out models/quality [--overwrite]
 
 The spec module defines `pipeline = [...]` (datatrove filters/formatters and `curation` steps) or
 `pipeline = Pipeline(steps=[...], ...)`. The output directory gets `data/`, `ledger/`, `dropped/`,
@@ -29,6 +29,8 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
         master: str = typer.Option(None, "--master", help="Spark master (default local[*]; ignored under "
                                    "spark-submit)."),
         fmt: str = typer.Option(None, "--format", help="Force 'jsonl' or 'parquet' instead of file extensions."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a curated dataset already in --out "
+                                       "(never anything else)."),
         ) -> None:
     """Run a curation pipeline over JSONL or Parquet input."""
     from rich.console import Console
@@ -38,6 +40,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     from curation.report import print_funnel
     from curation.runner import check_local_inputs, run_pipeline
     from dataforge.core.errors import ForgeError
+    from dataforge.core.outputs import preflight
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
 
@@ -45,6 +48,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
         raise ForgeError(f"--format {fmt}: use jsonl or parquet")
     spec = as_pipeline(load_spec(pipeline, "pipeline"), where=str(pipeline))
     check_local_inputs(input)
+    preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts
     console = Console(stderr=True)
     with Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} stages"), TimeElapsedColumn(), console=console,
@@ -59,7 +63,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
             seen.append(stage)
             bar.update(task, description=stage)
 
-        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress)
+        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress, overwrite=overwrite)
     print_funnel(result.funnel, Console())
     c = result.manifest.counts
     typer.echo(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
@@ -79,12 +83,14 @@ def train_classifier_cmd(
         lr: float = typer.Option(0.5, "--lr", help="Learning rate."),
         min_count: int = typer.Option(1, "--min-count", help="Drop tokens seen fewer times."),
         seed: int = typer.Option(0, "--seed", help="Shuffling, held-out split and initialization."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a classifier already in --out "
+                                       "(never anything else)."),
         ) -> None:
     """Train a fastText quality classifier (positive vs negative examples) for QualityClassifier."""
     from curation.classifiers.train import train_classifier
 
     m = train_classifier([str(p) for p in positive], [str(p) for p in negative], out, text_field=text_field,
-                         dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed)
+                         dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
     val = m.extra.get("validation") or {}
     acc = f", held-out accuracy {val['accuracy']:.3f} on {val['examples']}" if val else ""
     typer.echo(f"trained on {m.counts['train']:,} examples{acc}")

@@ -72,8 +72,21 @@ def _timed(result: DemoResult, name: str, console: Console):
 
 
 def run_demo(out: Path, walks: int = 48, seed: int = 0, master: str | None = None,
-             max_steps: int | None = None, console: Console | None = None) -> DemoResult:
-    """Run the four steps into `out`; each step's output is a committed dataset directory."""
+             max_steps: int | None = None, console: Console | None = None, overwrite: bool = False) -> DemoResult:
+    """Run the four steps into `out`; each step's output is a committed dataset directory.
+
+    `out` is the demo's own directory: a demo dir is rerun in place only with `overwrite` (each step
+    then replaces its output), and a directory holding anything else is refused before any work.
+    """
+    from dataforge.core.inplace import InPlaceClaim
+
+    with InPlaceClaim(out, "demo", keep=overwrite,
+                      hint="pass --overwrite to rerun the demo in it or choose another --out").acquire() as claim:
+        return _run_demo(claim.out, walks, seed, master, max_steps, console, overwrite)
+
+
+def _run_demo(out: Path, walks: int, seed: int, master: str | None, max_steps: int | None,
+              console: Console | None, overwrite: bool) -> DemoResult:
     from curation import as_pipeline, run_pipeline, web_demo_path
     from dataforge.core.specs import load_spec
     from dataforge.job import GenerateOptions, run_generate
@@ -82,7 +95,6 @@ def run_demo(out: Path, walks: int = 48, seed: int = 0, master: str | None = Non
     from training.examples import render_example
 
     console = console or Console(stderr=True)
-    out = Path(out).absolute()
     result = DemoResult(out)
     specs = write_specs(out, walks)
     raw = out / "raw" / "web.jsonl"
@@ -91,14 +103,14 @@ def run_demo(out: Path, walks: int = 48, seed: int = 0, master: str | None = Non
 
     with _timed(result, "generate", console):
         manifest, stats = run_generate(specs["graph"], out / "generated", GenerateOptions(
-            seed=seed, master=master, cache=str(out / "cache"), progress=True))
+            seed=seed, master=master, cache=str(out / "cache"), progress=True, overwrite=overwrite))
         result.generate = {"id": manifest.id, **manifest.counts, "dropped_by": manifest.extra["dropped"],
                            "quarantined_by": manifest.extra["quarantined"]}
 
     with _timed(result, "curate", console):
         pipeline = as_pipeline(load_spec(specs["pipeline"], "pipeline"), str(specs["pipeline"]))
         curated = run_pipeline(pipeline, [str(raw), str(out / "generated")], out / "curated",
-                               progress=lambda stage: console.print(f"  curate: {stage}"))
+                               progress=lambda stage: console.print(f"  curate: {stage}"), overwrite=overwrite)
         result.curate = {"id": curated.manifest.id, "funnel": curated.funnel, **curated.manifest.counts}
 
     with _timed(result, "mix", console):
@@ -110,7 +122,8 @@ def run_demo(out: Path, walks: int = 48, seed: int = 0, master: str | None = Non
         specs["train"] = out / "specs" / "train.py"
         specs["train"].write_text(render_example("tiny_llama", built.id, out / "registry"))
         run = load_spec(specs["train"], "run", Run)
-        trained = Trainer(run, out / "run", max_steps=max_steps, spec_path=str(specs["train"])).fit()
+        trained = Trainer(run, out / "run", max_steps=max_steps, spec_path=str(specs["train"]),
+                          overwrite=overwrite).fit()
         result.train = {"steps": trained.steps, "complete": trained.complete,
                         "stage_losses": trained.stage_losses, "model_dir": str(trained.model_dir)}
     return result
@@ -162,10 +175,12 @@ def cli(out: Path = typer.Option(Path("demo-out"), "--out", help="Directory for 
         walks: int = typer.Option(48, "--walks", min=1, help="Generator walks (about half pass the judge)."),
         seed: int = typer.Option(0, "--seed", help="Seed for walks and mixture sampling."),
         master: str = typer.Option(None, "--master", help="Spark master (default local[*])."),
-        max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop training after this step.")) -> None:
+        max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop training after this step."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Rerun in a demo dir a previous demo wrote, "
+                                       "replacing its outputs (never a directory the demo did not write).")) -> None:
     """Run the whole flow end to end on the embedded defaults, then print a summary."""
     t0 = time.monotonic()
-    result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps)
+    result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
     console = Console()
     for table in summary_tables(result):
         console.print(table)

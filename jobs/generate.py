@@ -2,7 +2,7 @@
 
     forge generate graph.py --out DIR [--walks N] [--seed S] [--backend transformers|vllm|openai]
                   [--model M] [--base-url URL] [--batch-size B] [--master URL] [--partitions P]
-                  [--cache DIR | --no-cache] [--emit-calls]
+                  [--cache DIR | --no-cache] [--emit-calls] [--overwrite]
     spark-submit jobs/generate.py graph.py --out DIR ...
 
 The spec module defines `graph` and `seeds` (see docs/generator.md). Output: DIR/data (records),
@@ -49,6 +49,8 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
         cache: str = typer.Option(None, "--cache", help="LLM call cache dir (shared by executors)."),
         no_cache: bool = typer.Option(False, "--no-cache", help="Call the model for every call."),
         emit_calls: bool = typer.Option(False, "--emit-calls", help="Also write every LLM call as an SFT record."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace a generated dataset already in --out "
+                                       "(never anything else)."),
         ) -> None:
     """Run random walks through a DataForge graph and write a generated dataset."""
     from rich.console import Console
@@ -73,7 +75,7 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
     console = Console(stderr=True)
     manifest, stats = run_generate(spec, out, GenerateOptions(
         walks=walks, seed=seed, backend=backend_spec, master=master, partitions=partitions, cache=cache,
-        use_cache=not no_cache, emit_calls=emit_calls, progress=True))
+        use_cache=not no_cache, emit_calls=emit_calls, progress=True, overwrite=overwrite))
     console.print(stats.table(f"forge generate {graph.name}"))
     console.print(stats.line(), soft_wrap=True)
     console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)

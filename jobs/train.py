@@ -1,6 +1,6 @@
 """Training jobs.
 
-    forge train train.py [--max-steps N] [--resume] [--out DIR] [--mixture ID] [--registry DIR]
+    forge train train.py [--max-steps N] [--resume | --overwrite] [--out DIR] [--mixture ID] [--registry DIR]
     deepspeed --num_gpus 8 jobs/train.py train.py --out DIR          # one process per GPU
     deepspeed --hostfile hosts jobs/train.py train.py --out /shared/DIR
     forge train trace RUN_DIR --step N [--json]
@@ -27,6 +27,8 @@ app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", d
 def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
         max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this global step."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in the run dir."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run the run dir holds (never "
+                                       "anything else); the old one is deleted once this run ends well."),
         out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>)."),
         mixture: str = typer.Option(None, "--mixture", help="Mixture id or dir, in place of the spec's."),
         registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
@@ -40,7 +42,8 @@ def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(.
     if overrides:  # re-validated: the same checks as a spec that named them
         spec_obj = Run(**{**spec_obj.model_dump(), **overrides})
     out = out or Path("runs") / spec_obj.name
-    result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec)).fit()
+    result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec),
+                     overwrite=overwrite).fit()
     if int(os.environ.get("RANK", "0")) == 0:
         _print_result(result)
 

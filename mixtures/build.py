@@ -24,7 +24,9 @@ import pyarrow.parquet as pq
 from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.lock import OutputLock
 from dataforge.core.manifest import Manifest, is_dataset_dir
+from dataforge.core.outputs import check_not_input
 from mixtures.budget import check_disk, plan_bytes, spec_bytes
 from mixtures.format import (
     FORMAT_VERSION,
@@ -109,6 +111,13 @@ def staging_dir(root: Path, key: str):
         shutil.rmtree(stage, ignore_errors=True)
 
 
+def sweep_staging(root: Path, key: str) -> None:
+    """Remove staging dirs of builds of `key` that died: the caller holds the key's lock, so no live
+    build owns one."""
+    for old in root.glob(f".{key}.staging-*"):
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def resolve_inputs(mixture: Mixture, spec_dir: Path | None = None, registry: Path | None = None):
     """Sources and tokenizer, resolved and hashed (no Spark): everything the id depends on."""
     sources = {n: resolve_source(mixture.source(n), spec_dir, registry) for n in mixture.stage_sources()}
@@ -183,16 +192,23 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     built = find_built(root, key)
     if built is not None:
         return BuildResult(built.id, built.path, built=False)
+    check_not_input(root, [s.path for s in sources.values()], label="--registry")
     chat = {n for n, s in sources.items() if s.kind == "chat"}
     check_disk(root, spec_bytes(mixture, chat, sum(map(len, tok.files.values()))), "the stages' shards")
     tok = load_tokenizer_info(mixture.tokenizer)
     if tok.hash != key_tok_hash:
         raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
-    if spark is None:
-        progress.step("starting Spark")
-        spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
-    progress.step("tokenizing sources (Spark tasks)")
-    return _build(spark, mixture, key, root, sources, tok, partitions, progress)
+    # The final id is known only once the shards are hashed, so builds of the same inputs lock their key.
+    with OutputLock(root / f"build-{key}", "mix build").acquire():
+        built = find_built(root, key)  # committed by another build between the look above and the lock
+        if built is not None:
+            return BuildResult(built.id, built.path, built=False)
+        sweep_staging(root, key)
+        if spark is None:
+            progress.step("starting Spark")
+            spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
+        progress.step("tokenizing sources (Spark tasks)")
+        return _build(spark, mixture, key, root, sources, tok, partitions, progress)
 
 
 def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,

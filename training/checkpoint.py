@@ -135,7 +135,7 @@ def export_hf(engine, wrapper, out: Path, tokenizer_path: str | Path, zero_stage
         prefix = "model."
         state = {k[len(prefix):] if k.startswith(prefix) else k: v.detach().cpu().contiguous()
                  for k, v in state.items()}
-        with atomic_dir(out) as tmp:
+        with atomic_dir(out, replace=True, locked=True) as tmp:  # inside the run dir rank 0 holds
             wrapper.model.save_pretrained(tmp, state_dict=state)
             AutoTokenizer.from_pretrained(str(tokenizer_path)).save_pretrained(tmp)
     dist.barrier()

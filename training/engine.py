@@ -9,6 +9,7 @@ The run dir holds `run.json` (the resolved run), `metrics.jsonl`, `checkpoints/`
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from training.metrics import MetricsLog, mfu, peak_tflops, plot_loss, stage_ends
 from training.model import build_model, count_params, pick_attention, rope_theta, set_rope_theta
 from training.objective import PackedCausalLM
 from training.progress import StepProgress
+from training.runinfo import claim_run_dir
 from training.schedule import StageSchedule
 from training.spec import Run
 from training.validation import evaluate
@@ -56,19 +58,29 @@ class Trainer:
         out: the run dir.
         max_steps: stop after this global step (None: train through every stage).
         resume: continue from the latest checkpoint in `out`.
+        overwrite: replace the run `out` holds (deleted once this one ends well).
     Example:
         Trainer(load_spec("train.py", "run", Run), Path("runs/x")).fit()
     """
 
     def __init__(self, run: Run, out: Path, max_steps: int | None = None, resume: bool = False,
-                 spec_path: str | None = None):
+                 spec_path: str | None = None, overwrite: bool = False):
         self.run, self.out, self.max_steps = run, Path(out).absolute(), max_steps
         # Everything that can refuse the run is checked before DeepSpeed and the model load.
         self.mx = open_run_mixture(run)
         self.stage_names = [s.name for s in self.mx.stages]
-        self.client = ckpt.check_resume(self.out, self.mx.id, resume)
+        main = int(os.environ.get("RANK", "0")) == 0
+        self.claim = claim_run_dir(self.out, resume=resume, overwrite=overwrite, is_main=main)
+        self.claim.check_inputs([self.mx.path])
+        self.client = None if overwrite else ckpt.check_resume(self.out, self.mx.id, resume)
         run.check_against(self.stage_names)
-        self.world: World = init_world()
+        if main:  # only rank 0 locks (and writes) the run dir; released when fit() ends
+            self.claim.acquire()
+        try:
+            self.world: World = init_world()
+        except BaseException:
+            self.claim.release(ok=False)
+            raise
         if self.world.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
         self.spec_path = spec_path
@@ -175,6 +187,15 @@ class Trainer:
 
     def fit(self) -> RunResult:
         """Train through every stage (or to `max_steps`), then checkpoint, export and plot."""
+        try:
+            result = self._fit()
+        except BaseException:
+            self.claim.release(ok=False)
+            raise
+        self.claim.release(ok=True)  # also deletes the run an --overwrite replaced
+        return result
+
+    def _fit(self) -> RunResult:
         self._build()
         run, w = self.run, self.world
         step = self._resume() if self.client else 0

@@ -1,13 +1,31 @@
-"""The run dir's manifest (kind "run"): the spec, the mixture it trained on, the exported model."""
+"""The run dir: claimed by rank 0 when a run starts; its manifest (kind "run") written when it ends:
+the spec, the mixture it trained on, the exported model."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.inplace import InPlaceClaim
 from dataforge.core.manifest import Manifest, code_version, data_files
 from training.spec import Run
+
+
+def claim_run_dir(out: Path, *, resume: bool, overwrite: bool, is_main: bool) -> InPlaceClaim:
+    """The claim of a run dir, checked (read-only) on rank 0; rank 0 then calls `acquire()` to lock it.
+
+    A run dir holding a run is continued with `resume`, replaced with `overwrite`, else refused;
+    a directory holding anything else is always refused. Other ranks do not check: the dir rank 0
+    has just created would look like another run to them."""
+    if resume and overwrite:
+        raise ForgeError(f"--out {out}: --resume and --overwrite exclude each other; continue the run or replace it")
+    claim = InPlaceClaim(out, "run", keep=resume, overwrite=overwrite,
+                         hint="pass --resume to continue it, --overwrite to replace it, or choose another --out")
+    if is_main:
+        claim.check()
+    return claim
 
 
 def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complete: bool,

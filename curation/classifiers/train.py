@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 
 from curation.text import words
-from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
 from dataforge.core.manifest import Manifest
+from dataforge.core.outputs import Claim, claim_output
 
 MODEL_FILE = "model.bin"
 EOS = "</s>"  # fastText appends this token to every line; it needs a vector like any word
@@ -87,8 +87,21 @@ def _write_init_vectors(path: Path, vocab: list[str], dim: int, seed: int) -> No
 
 def train_classifier(positive: list[str | Path], negative: list[str | Path], out: str | Path, *,
                      text_field: str = "text", dim: int = 64, epoch: int = 10, lr: float = 0.5,
-                     min_count: int = 1, seed: int = 0, validation: float = 0.1) -> Manifest:
-    """Train, validate on a held-out split, and commit `out/model.bin` with a `classifier` manifest."""
+                     min_count: int = 1, seed: int = 0, validation: float = 0.1, overwrite: bool = False) -> Manifest:
+    """Train, validate on a held-out split, and commit `out/model.bin` with a `classifier` manifest.
+
+    `out` may hold only a classifier: the same result is a no-op, another one needs `overwrite`."""
+    config = {"positive": [str(p) for p in positive], "negative": [str(p) for p in negative],
+              "text_field": text_field, "dim": dim, "epoch": epoch, "lr": lr, "min_count": min_count,
+              "seed": seed, "validation": validation, "labels": {"positive": "hq", "negative": "lq"}}
+    with claim_output(out, "classifier", verb="curate train-classifier", overwrite=overwrite,
+                      inputs=[*positive, *negative], config=config) as claim:
+        return _train(claim, config, positive, negative, text_field, dim, epoch, lr, min_count, seed, validation)
+
+
+def _train(claim: Claim, config: dict[str, Any], positive: list[str | Path], negative: list[str | Path],
+           text_field: str, dim: int, epoch: int, lr: float, min_count: int, seed: int, validation: float
+           ) -> Manifest:
     import fasttext
 
     pos = [t for p in positive for t in read_examples(p, text_field)]
@@ -101,8 +114,7 @@ def train_classifier(positive: list[str | Path], negative: list[str | Path], out
     val, train = rows[:n_val], rows[n_val:]
     counts = Counter(tok for _, f in train for tok in f.split())
     vocab = sorted(w for w, c in counts.items() if c >= min_count) + [EOS]
-    out = Path(out)
-    with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
+    with claim.atomic_dir() as tmp, tempfile.TemporaryDirectory() as work:
         work = Path(work)
         (work / "train.txt").write_text("".join(f"__label__{lab} {f}\n" for lab, f in train), "utf-8")
         _write_init_vectors(work / "init.vec", vocab, dim, seed)
@@ -116,9 +128,6 @@ def train_classifier(positive: list[str | Path], negative: list[str | Path], out
             (work / "val.txt").write_text("".join(f"__label__{lab} {f}\n" for lab, f in val), "utf-8")
             n, p_at_1, _ = model.test(str(work / "val.txt"))
             metrics = {"examples": n, "accuracy": round(float(p_at_1), 4)}
-        config = {"positive": [str(p) for p in positive], "negative": [str(p) for p in negative],
-                  "text_field": text_field, "dim": dim, "epoch": epoch, "lr": lr, "min_count": min_count,
-                  "seed": seed, "validation": validation, "labels": {"positive": "hq", "negative": "lq"}}
         manifest = Manifest.build(tmp, "classifier", config,
                                   counts={"positive": len(pos), "negative": len(neg), "train": len(train),
                                           "validation": len(val), "vocabulary": len(vocab)},

@@ -5,10 +5,11 @@ from dataforge.core.commit import atomic_dir, atomic_write_json, atomic_write_te
 from dataforge.core.errors import ForgeError, SpecError
 from dataforge.core.hashing import canonical_json, sha256_file, stable_hash, text_id
 from dataforge.core.manifest import Manifest, is_dataset_dir
+from dataforge.core.outputs import claim_output, preflight
 from dataforge.core.records import CHAT_SCHEMA, TEXT_SCHEMA, ChatRecord, TextRecord
 
 __all__ = [
     "CHAT_SCHEMA", "TEXT_SCHEMA", "ChatRecord", "ForgeError", "Manifest", "SpecError", "TextRecord",
-    "atomic_dir", "atomic_write_json", "atomic_write_text", "canonical_json", "is_dataset_dir",
-    "sha256_file", "stable_hash", "text_id",
+    "atomic_dir", "atomic_write_json", "atomic_write_text", "canonical_json", "claim_output", "is_dataset_dir",
+    "preflight", "sha256_file", "stable_hash", "text_id",
 ]

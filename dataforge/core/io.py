@@ -17,24 +17,28 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from dataforge.core.commit import tmp_sibling
+
 DATA_DIR = "data"
 
 
 def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str] = ("id",)) -> list[Path]:
     """Write a Spark DataFrame to `out_dir/part-NNNNN.parquet`, byte-identical for the same rows."""
     out_dir = Path(out_dir).absolute()
-    staging = out_dir.parent / f".{out_dir.name}.spark"
-    shutil.rmtree(staging, ignore_errors=True)
+    # This run's own staging dir (host and pid in its name): two writers never share or remove it.
+    staging = tmp_sibling(out_dir, "spark")
     cols = list(key)
-    (df.repartition(num_files, *cols).sortWithinPartitions(*cols)
-       .write.mode("overwrite").parquet(staging.as_uri()))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for i, part in enumerate(sorted(staging.glob("part-*.parquet"))):
-        dest = out_dir / f"part-{i:05d}.parquet"
-        os.replace(part, dest)
-        written.append(dest)
-    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        (df.repartition(num_files, *cols).sortWithinPartitions(*cols)
+           .write.mode("overwrite").parquet(staging.as_uri()))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for i, part in enumerate(sorted(staging.glob("part-*.parquet"))):
+            dest = out_dir / f"part-{i:05d}.parquet"
+            os.replace(part, dest)
+            written.append(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if written:  # on executors: the files can be large, and Spark wrote them from there anyway
         paths = [str(p) for p in written]
         df.sparkSession.sparkContext.parallelize(paths, len(paths)).foreach(canonical_parquet)

@@ -16,6 +16,7 @@ from pathlib import Path
 from dataforge.core.commit import atomic_dir
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
+from dataforge.core.lock import OutputLock
 
 EMBEDDED_LLM = "smollm2-135m-instruct"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -82,9 +83,13 @@ def embedded_llm_dir(create: bool = True) -> Path:
         return out
     if not create:
         raise ForgeError(f"{out}: embedded LLM not prepared; run `forge prepare` (or `make setup`)")
-    with atomic_dir(out) as tmp:
-        _convert(gguf, tmp)
-        (tmp / _MARKER).write_text(f"{gguf.name} sha256={digest}\n")
+    # Executors on one host may all find it missing: one converts, the others wait for it.
+    with OutputLock(out, "prepare").acquire(wait_s=1800) as lock:
+        if not (out / _MARKER).is_file():
+            # the cache entry is the engine's own (keyed by the GGUF's hash): a partial one is replaced
+            with atomic_dir(out, replace=True, locked=lock.held) as tmp:
+                _convert(gguf, tmp)
+                (tmp / _MARKER).write_text(f"{gguf.name} sha256={digest}\n")
     return out
 
 

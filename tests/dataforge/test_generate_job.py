@@ -80,6 +80,19 @@ def test_cli_rerun_makes_zero_llm_calls_and_same_bytes(one_partition, capsys):
     assert "0 LLM calls (everything from the cache)" in capsys.readouterr().err
 
 
+def test_rerun_into_its_own_out_is_a_noop_and_another_config_needs_overwrite(one_partition, capsys):
+    from tests.reliability.conftest import snapshot
+
+    root, manifest, _ = one_partition
+    out, before = root / "p1", snapshot(root / "p1")
+    args = ["generate", str(SPEC), "--out", str(out), "--cache", str(root / "cache1")]
+    assert main([*args, "--partitions", "2"]) == 0
+    assert snapshot(out) == before  # same id: nothing replaced (manifest.json keeps its created_at)
+    capsys.readouterr()
+    assert main([*args, "--seed", "5"]) == 2
+    assert f"holds generated output {manifest.id}" in capsys.readouterr().err and snapshot(out) == before
+
+
 def test_bad_spec_and_seed_file_fail_with_one_line(tmp_path, capsys):
     spec = tmp_path / "noseeds.py"
     spec.write_text(SPEC.read_text().replace("seeds = [", "other = ["))

@@ -50,3 +50,12 @@ def test_demo_rerun_commands_reuse_what_is_done(demo, capsys):
                  "--cache", str(d / "cache")]) == 0
     again = json.loads((d / "generated-again" / "manifest.json").read_text())
     assert again["counts"]["llm_calls"] == 0 and again["id"] == demo.generate["id"]
+
+
+def test_demo_dir_is_rerun_only_with_overwrite(demo, capsys):
+    from tests.reliability.conftest import snapshot
+
+    before = snapshot(demo.out)
+    assert main(["demo", "--out", str(demo.out), "--walks", "12"]) == 2
+    assert "already holds a demo output; pass --overwrite" in capsys.readouterr().err
+    assert snapshot(demo.out) == before

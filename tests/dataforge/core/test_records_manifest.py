@@ -1,4 +1,8 @@
 import json
+import os
+import socket
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -77,19 +81,31 @@ def test_atomic_dir_leaves_nothing_on_crash_and_replaces_on_success(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with atomic_dir(final) as tmp:
         (tmp / "manifest.json").write_text(json.dumps({"v": 1}))
-    with atomic_dir(final) as tmp:
+    with pytest.raises(ForgeError, match="already exists"):  # replacing is asked for, never implied
+        with atomic_dir(final) as tmp:
+            (tmp / "manifest.json").write_text(json.dumps({"v": 2}))
+    with atomic_dir(final, replace=True) as tmp:
         (tmp / "manifest.json").write_text(json.dumps({"v": 2}))
     assert json.loads((final / "manifest.json").read_text()) == {"v": 2}
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_atomic_dir_sweeps_leftovers_of_a_killed_run(tmp_path):
-    stale = tmp_path / ".out.tmp-123-deadbeef"
-    stale.mkdir()
-    (stale / "part").write_text("from a SIGKILLed run")
+def test_atomic_dir_sweeps_only_leftovers_of_dead_runs(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    host = socket.gethostname()
+    stale = tmp_path / f".out.tmp-{host}-{dead.stdout.strip()}-deadbeef"
+    live = tmp_path / f".out.tmp-{host}-{os.getpid()}-0badcafe"
+    unknown = tmp_path / ".out.tmp-123-deadbeef"  # no owner in the name: only the lock holder may remove it
+    for d in (stale, live, unknown):
+        d.mkdir()
+        (d / "part").write_text("from another run")
     with atomic_dir(tmp_path / "out") as tmp:
         (tmp / "x").write_text("ok")
-    assert not stale.exists()
+    assert not stale.exists() and live.is_dir() and unknown.is_dir()
+    with atomic_dir(tmp_path / "out", replace=True, locked=True) as tmp:
+        (tmp / "x").write_text("ok")
+    assert live.is_dir() and not unknown.exists()
 
 
 def test_parquet_written_twice_is_byte_identical(tmp_path):
