@@ -32,17 +32,39 @@ def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(.
         registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
         ) -> None:
     """Train a model on a mixture version, stage by stage."""
+    from training.failure import multi_rank, report
+
+    try:
+        result = _train(spec, max_steps, resume, out, mixture, registry)
+    except Exception as e:
+        from jobs.cli import _state
+
+        if not multi_rank() or _state["debug"]:
+            raise
+        report(e)  # one `forge: error:` line for all ranks together, printed by one of them
+        raise typer.Exit(2) from None
+    if int(os.environ.get("RANK", "0")) == 0:
+        _print_result(result)
+
+
+def _train(spec: Path, max_steps: int | None, resume: bool, out: Path | None, mixture: str | None,
+           registry: str | None):
+    from dataforge.core.errors import ForgeError, SpecError
     from dataforge.core.specs import load_spec
     from training import Run, Trainer
 
-    spec_obj = load_spec(spec, "run", Run)
+    try:
+        spec_obj = load_spec(spec, "run", Run)
+    except SpecError as e:
+        if isinstance(e.__cause__, ForgeError):  # a spec class refused a field: say the file and the field
+            where = str(e).split(": spec failed to import:")[0]
+            raise SpecError(f"{where}: {e.__cause__}") from e
+        raise
     overrides = {k: v for k, v in (("mixture", mixture), ("registry", registry)) if v is not None}
     if overrides:  # re-validated: the same checks as a spec that named them
         spec_obj = Run(**{**spec_obj.model_dump(), **overrides})
     out = out or Path("runs") / spec_obj.name
-    result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec)).fit()
-    if int(os.environ.get("RANK", "0")) == 0:
-        _print_result(result)
+    return Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec)).fit()
 
 
 def _print_result(result) -> None:
