@@ -24,7 +24,8 @@ app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", d
 
 
 @app.command("run")
-def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
+def run(ctx: typer.Context,
+        spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
         max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this global step."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in the run dir."),
         out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>)."),
@@ -37,9 +38,7 @@ def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(.
     try:
         result = _train(spec, max_steps, resume, out, mixture, registry)
     except Exception as e:
-        from jobs.cli import _state
-
-        if not multi_rank() or _state["debug"]:
+        if not multi_rank() or ctx.find_root().params.get("debug"):
             raise
         report(e)  # one `forge: error:` line for all ranks together, printed by one of them
         raise typer.Exit(2) from None
