@@ -1,6 +1,6 @@
 """Training jobs.
 
-    forge train train.py [--max-steps N] [--resume | --overwrite] [--out DIR] [--mixture ID] [--registry DIR]
+    forge train train.py [--max-steps N] [--resume] [--out DIR] [--mixture ID] [--registry DIR]
     deepspeed --num_gpus 8 jobs/train.py train.py --out DIR          # one process per GPU
     deepspeed --hostfile hosts jobs/train.py train.py --out /shared/DIR
     forge train trace RUN_DIR --step N [--json]
@@ -24,7 +24,8 @@ app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", d
 
 
 @app.command("run")
-def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
+def run(ctx: typer.Context,
+        spec: Path = typer.Argument(..., help="Python spec defining `run = Run(...)`."),
         max_steps: int = typer.Option(None, "--max-steps", min=1, help="Stop after this global step."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the latest checkpoint in the run dir."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run the run dir holds (never "
@@ -34,18 +35,38 @@ def run(spec: Path = typer.Argument(..., help="Python spec defining `run = Run(.
         registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
         ) -> None:
     """Train a model on a mixture version, stage by stage."""
+    from training.failure import multi_rank, report
+
+    try:
+        result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
+    except Exception as e:
+        if not multi_rank() or ctx.find_root().params.get("debug"):
+            raise
+        report(e)  # one `forge: error:` line for all ranks together, printed by one of them
+        raise typer.Exit(2) from None
+    if int(os.environ.get("RANK", "0")) == 0:
+        _print_result(result)
+
+
+def _train(spec: Path, max_steps: int | None, resume: bool, overwrite: bool, out: Path | None, mixture: str | None,
+           registry: str | None):
+    from dataforge.core.errors import ForgeError, SpecError
     from dataforge.core.specs import load_spec
     from training import Run, Trainer
 
-    spec_obj = load_spec(spec, "run", Run)
+    try:
+        spec_obj = load_spec(spec, "run", Run)
+    except SpecError as e:
+        if isinstance(e.__cause__, ForgeError):  # a spec class refused a field: say the file and the field
+            where = str(e).split(": spec failed to import:")[0]
+            raise SpecError(f"{where}: {e.__cause__}") from e
+        raise
     overrides = {k: v for k, v in (("mixture", mixture), ("registry", registry)) if v is not None}
     if overrides:  # re-validated: the same checks as a spec that named them
         spec_obj = Run(**{**spec_obj.model_dump(), **overrides})
     out = out or Path("runs") / spec_obj.name
-    result = Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec),
-                     overwrite=overwrite).fit()
-    if int(os.environ.get("RANK", "0")) == 0:
-        _print_result(result)
+    return Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec),
+                   overwrite=overwrite).fit()
 
 
 def _print_result(result) -> None:

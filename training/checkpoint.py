@@ -118,23 +118,35 @@ def load(engine, run_dir: Path, tag: str) -> dict[str, Any]:
     return state["forge"]
 
 
-def export_hf(engine, wrapper, out: Path, tokenizer_path: str | Path, zero_stage: int, rank: int) -> Path | None:
-    """Save the final model as an HF folder (safetensors + config + tokenizer), rank 0 writes."""
+def export_hf(engine, wrapper, out: Path, tokenizer_path: str | Path, zero_stage: int, rank: int,
+              device: str = "cpu") -> Path | None:
+    """Save the final model as an HF folder (safetensors + config + tokenizer), rank 0 writes.
+
+    Refuses (on every rank) to export weights holding NaN or inf; `device` is where collectives run.
+    """
     import torch.distributed as dist
     from transformers import AutoTokenizer
+
+    from training.distributed import all_sum
+    from training.guard import nonfinite_param, refuse_export
 
     if zero_stage == 3:
         # Every rank takes part in gathering the partitioned weights; rank 0 receives them.
         state = engine._zero3_consolidated_16bit_state_dict()
     else:
         state = wrapper.state_dict() if rank == 0 else None
+    prefix = "model."
+    if rank == 0:
+        state = {k[len(prefix):] if k.startswith(prefix) else k: v.detach().cpu().contiguous()
+                 for k, v in state.items()}
+    # rank 0 holds the whole state; the verdict goes to every rank so all of them stop together
+    bad = nonfinite_param(state) if rank == 0 else None
+    if all_sum([float(bad is not None)], device)[0]:
+        raise refuse_export(bad or "?", out)
     if rank == 0:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        prefix = "model."
-        state = {k[len(prefix):] if k.startswith(prefix) else k: v.detach().cpu().contiguous()
-                 for k, v in state.items()}
         with atomic_dir(out, replace=True, locked=True) as tmp:  # inside the run dir rank 0 holds
             wrapper.model.save_pretrained(tmp, state_dict=state)
             AutoTokenizer.from_pretrained(str(tokenizer_path)).save_pretrained(tmp)

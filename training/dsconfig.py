@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
+from dataforge.core.errors import SpecError
+from training.dspaths import confine
 from training.spec import Run
 
 
@@ -21,8 +25,17 @@ def precision(run: Run, device_type: str) -> str:
     return "bf16" if device_type == "cuda" else "fp32"
 
 
-def deepspeed_config(run: Run, device_type: str) -> dict[str, Any]:
-    """The DeepSpeed config the spec implies; `run.deepspeed.config` is merged over it."""
+def user_config(run: Run, run_dir: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """`run.deepspeed.config` with its output paths inside `run_dir` (and env vars for wandb/comet);
+    a one-line SpecError naming the field otherwise. Cheap: checked before any process group exists."""
+    try:
+        return confine(run.deepspeed.config, run_dir)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
+
+
+def deepspeed_config(run: Run, device_type: str, run_dir: Path) -> dict[str, Any]:
+    """The DeepSpeed config the spec implies; `run.deepspeed.config` (confined to `run_dir`) is merged over it."""
     ds = run.deepspeed
     config: dict[str, Any] = {
         "train_micro_batch_size_per_gpu": ds.micro_batch_size,
@@ -38,7 +51,7 @@ def deepspeed_config(run: Run, device_type: str) -> dict[str, Any]:
         config["bf16"] = {"enabled": True}
     if ds.zero_stage == 3:
         config["zero_optimization"]["stage3_gather_16bit_weights_on_model_save"] = True
-    return _merge(config, ds.config)
+    return _merge(config, user_config(run, run_dir)[0])
 
 
 def adamw(model, run: Run, device_type: str):
@@ -55,13 +68,14 @@ def adamw(model, run: Run, device_type: str):
                              fused=device_type == "cuda")
 
 
-def initialize(wrapper, run: Run, device_type: str):
+def initialize(wrapper, run: Run, device_type: str, run_dir: Path):
     """`deepspeed.initialize` on the wrapped model; returns (engine, the torch optimizer)."""
     import deepspeed
 
     optimizer = adamw(wrapper, run, device_type)
+    os.environ.update(user_config(run, run_dir)[1])  # wandb / comet write under the run dir
     engine, *_ = deepspeed.initialize(model=wrapper, optimizer=optimizer,
-                                      config=deepspeed_config(run, device_type))
+                                      config=deepspeed_config(run, device_type, run_dir))
     return engine, optimizer
 
 

@@ -9,6 +9,7 @@ The run dir holds `run.json` (the resolved run), `metrics.jsonl`, `checkpoints/`
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -16,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from dataforge.core.commit import atomic_write_json
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, SpecError
 from training import checkpoint as ckpt
 from training.distributed import World, all_sum, init_world
-from training.dsconfig import grad_norm, initialize, precision, set_lr
+from training.dsconfig import grad_norm, initialize, precision, set_lr, user_config
+from training.failure import watch
+from training.guard import check_step
 from training.loader import Batch, MixtureLoader
 from training.masking import model_inputs
 from training.metrics import MetricsLog, mfu, peak_tflops, plot_loss, stage_ends
-from training.model import build_model, count_params, pick_attention, rope_theta, set_rope_theta
+from training.model import build_config, build_model, count_params, pick_attention, rope_theta, set_rope_theta
 from training.objective import PackedCausalLM
 from training.progress import StepProgress
 from training.runinfo import claim_run_dir
@@ -74,6 +77,7 @@ class Trainer:
         self.claim.check_inputs([self.mx.path])
         self.client = None if overwrite else ckpt.check_resume(self.out, self.mx.id, resume)
         run.check_against(self.stage_names)
+        self._check_before_start(spec_path)
         if main:  # only rank 0 locks (and writes) the run dir; released when fit() ends
             self.claim.acquire()
         try:
@@ -85,19 +89,30 @@ class Trainer:
             self.out.mkdir(parents=True, exist_ok=True)
         self.spec_path = spec_path
 
-    def _build(self) -> None:
+    def _check_before_start(self, spec_path: str | None) -> None:
+        """The model's shape against the tokenizer and the mixture, and the DeepSpeed config's paths:
+        refused in one line naming the field before any process group, engine or model exists."""
         from transformers import AutoTokenizer
 
+        self.vocab = len(AutoTokenizer.from_pretrained(str(self.mx.tokenizer_path)))
+        self.max_len = max(int(s.seq_len) for s in self.mx.stages)
+        try:
+            build_config(self.run.model, self.vocab, self.max_len)
+            user_config(self.run, self.out)
+        except SpecError as e:
+            raise SpecError(f"{spec_path}: {e}" if spec_path else str(e)) from None
+
+    def _build(self) -> None:
         run, w = self.run, self.world
-        vocab = len(AutoTokenizer.from_pretrained(str(self.mx.tokenizer_path)))
+        if w.size > 1:  # another rank's failure ends this one too, even while it waits in a collective
+            watch(w.rank)
         self.attention = pick_attention(run.model.attention, w.device_type)
-        max_len = max(int(s.seq_len) for s in self.mx.stages)
-        model = build_model(run.model, vocab, max_len, self.attention, run.seed)
+        model = build_model(run.model, self.vocab, self.max_len, self.attention, run.seed)
         self.base_theta = rope_theta(model.config)
         self.params = count_params(model)
         self.shape = (int(model.config.num_hidden_layers), int(model.config.hidden_size))
         self.wrapper = PackedCausalLM(model, chunk_tokens=run.model.loss_chunk_tokens)
-        self.engine, self.optimizer = initialize(self.wrapper, run, w.device_type)
+        self.engine, self.optimizer = initialize(self.wrapper, run, w.device_type, self.out)
         self.loader = MixtureLoader(self.mx, run.deepspeed.micro_batch_size, run.deepspeed.grad_accum,
                                     world=w.size, rank=w.rank, lookahead=run.pack_lookahead)
         self.schedule = StageSchedule(run.schedule, run.optimizer.lr, self.stage_names, self.loader.stage_totals)
@@ -162,8 +177,10 @@ class Trainer:
         if not self.manual_norm:
             norm = engine.get_global_grad_norm()
             norm = float(norm) if norm is not None else None
-        (total,) = all_sum(loss_sum.reshape(1), w.device)
-        return {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm}
+        # a non-finite norm on any rank is summed in the same all-reduce as the loss: all ranks see it
+        bad = loss_sum.new_tensor(0.0 if norm is None or math.isfinite(norm) else 1.0)
+        total, bad_ranks = all_sum(torch.stack([loss_sum, bad]), w.device)
+        return {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm, "norm_bad": bad_ranks > 0}
 
     def step_once(self, step: int) -> tuple[Batch, dict[str, Any]] | None:
         """Train global step `step` (1-based); returns its batch and metrics record, None at the end."""
@@ -176,6 +193,8 @@ class Trainer:
         self._apply_stage(batch.plan.stage)
         self.engine.train()
         out = self._train_step(batch)
+        check_step(step, batch.stage_name, out["loss"], out["grad_norm"], out.pop("norm_bad"), out["lr"],
+                   self.run.optimizer.lr)
         dt = time.perf_counter() - t0
         tps = batch.plan.tokens / dt
         return batch, {
@@ -244,7 +263,7 @@ class Trainer:
     def _finish(self, step: int, complete: bool) -> RunResult:
         w = self.world
         model_dir = ckpt.export_hf(self.engine, self.wrapper, self.out / "model", self.mx.tokenizer_path,
-                                   self.run.deepspeed.zero_stage, w.rank)
+                                   self.run.deepspeed.zero_stage, w.rank, w.device)
         records = self.metrics.read() if w.is_main else []
         ends = stage_ends(records)
         if w.is_main and records:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, SpecError
+from training.modelcheck import check_resolved
 from training.spec import Model
 
 # Attention implementations that take packed documents as cu_seqlens (no mask tensor at all).
@@ -44,24 +45,39 @@ def _checkpoint_dir(path: str) -> Path:
     return p
 
 
+def _one_line(e: Exception) -> str:
+    """transformers' config validators report over several lines; the last one says what is wrong."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    return lines[-1] if lines else type(e).__name__
+
+
 def build_config(spec: Model, vocab_size: int, max_seq_len: int):
-    """The HF config: the spec's fields over the model type's defaults, sized to the tokenizer."""
+    """The HF config: the spec's fields over the model type's defaults, sized to the tokenizer.
+
+    Refuses, in one line naming the field, a shape the model cannot have (see training/modelcheck.py).
+    """
     from transformers import AutoConfig
 
     if spec.checkpoint is not None:
-        config = AutoConfig.from_pretrained(_checkpoint_dir(spec.checkpoint), trust_remote_code=False)
+        path = _checkpoint_dir(spec.checkpoint)
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=False)
+        except Exception as e:  # noqa: BLE001 - a bad config.json is the user's to fix
+            raise SpecError(f"run.model.checkpoint {str(path / 'config.json')!r}: {_one_line(e)}") from e
     else:
         fields = dict(spec.config)
         model_type = fields.pop("model_type")
         fields.setdefault("vocab_size", vocab_size)
         try:
             config = AutoConfig.for_model(model_type, **fields)
-        except ValueError as e:
-            raise ForgeError(f"model.config.model_type {model_type!r}: {e}") from e
-    if config.vocab_size < vocab_size:
-        raise ForgeError(f"model vocab_size {config.vocab_size} < the mixture tokenizer's {vocab_size} "
-                         "tokens; raise model.config.vocab_size or drop it to use the tokenizer's")
+        except Exception as e:  # noqa: BLE001 - unknown type, or a field transformers refuses
+            raise SpecError(f"run.model.config (model_type {model_type!r}): {_one_line(e)}") from e
+    try:
+        check_resolved(config, spec.config, vocab_size, max_seq_len)
+    except ValueError as e:
+        raise SpecError(str(e)) from None
     if getattr(config, "max_position_embeddings", max_seq_len) < max_seq_len:
+        # not given by the spec (that is refused above): the default or a checkpoint's, extended
         config.max_position_embeddings = max_seq_len
     return config
 

@@ -7,20 +7,42 @@ boundaries are derived from the mixture's stage token budgets.
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dataforge.core.errors import SpecError
+from training.modelcheck import check_fields
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
+# pydantic's bound errors, said the way the rest of the CLI says them: "must be >= 1 (got 0)"
+_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
+           "less_than_equal": ("le", "<=")}
+
+
+def _say(error: dict[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in _BOUNDS:
+        key, op = _BOUNDS[kind]
+        return f"must be {op} {ctx[key]} (got {error['input']!r})"
+    if kind == "finite_number":
+        return f"must be a finite number (got {error['input']!r})"
+    return error["msg"].removeprefix("Value error, ")
+
+
 class _Spec(BaseModel):
-    """Pydantic base whose validation errors become one line naming the field (`Run.model: ...`)."""
+    """Pydantic base whose validation errors become one line naming the field (`run.model.config: ...`).
+
+    A spec module builds `Model(...)`, `DeepSpeed(...)`, ... before `Run(...)`, so each class names
+    itself by where it always ends up in the run (`WHERE`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    WHERE: ClassVar[str] = "run"
 
     def __init__(self, **data: Any):
         try:
@@ -29,8 +51,11 @@ class _Spec(BaseModel):
             first = e.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
             more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-            where = f"{type(self).__name__}.{loc}" if loc else type(self).__name__
-            raise SpecError(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}") from None
+            msg = _say(first)
+            if msg.startswith("run."):  # already names its full field (model config checks)
+                raise SpecError(f"{msg}{more}") from None
+            where = f"{self.WHERE}.{loc}" if loc else self.WHERE
+            raise SpecError(f"{where}: {msg}{more}") from None
 
 
 class Model(_Spec):
@@ -55,13 +80,16 @@ class Model(_Spec):
     attention: Literal["auto", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention"] = "auto"
     loss_chunk_tokens: int = Field(8192, ge=64)
     gradient_checkpointing: bool = False
+    WHERE: ClassVar[str] = "run.model"
 
     @model_validator(mode="after")
     def _one_source(self) -> Model:
         if (self.config is None) == (self.checkpoint is None):
             raise ValueError("give exactly one of `config` (from scratch) or `checkpoint` (local HF folder)")
-        if self.config is not None and "model_type" not in self.config:
-            raise ValueError("config needs a `model_type` such as 'llama' or 'qwen2'")
+        if self.config is not None:
+            if "model_type" not in self.config:
+                raise ValueError("config needs a `model_type` such as 'llama' or 'qwen2'")
+            check_fields(self.config)
         return self
 
 
@@ -72,10 +100,20 @@ class Optimizer(_Spec):
         Optimizer(lr=3e-4, weight_decay=0.1)
     """
 
-    lr: float = Field(3e-4, gt=0)
+    lr: float = Field(3e-4, gt=0, allow_inf_nan=False)  # no upper bound: a diverging run stops at its first
+    # non-finite loss or gradient norm with a line naming the step and this lr
     betas: tuple[float, float] = (0.9, 0.95)
-    eps: float = Field(1e-8, gt=0)
-    weight_decay: float = Field(0.1, ge=0)
+    eps: float = Field(1e-8, gt=0, allow_inf_nan=False)
+    weight_decay: float = Field(0.1, ge=0, allow_inf_nan=False)
+    WHERE: ClassVar[str] = "run.optimizer"
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v: tuple[float, float]) -> tuple[float, float]:
+        for b in v:
+            if not (math.isfinite(b) and 0 <= b < 1):
+                raise ValueError(f"each must be >= 0 and < 1 (got {v})")
+        return v
 
 
 class Schedule(_Spec):
@@ -94,6 +132,7 @@ class Schedule(_Spec):
     warmup: float = Field(0.05, ge=0, lt=1)
     decay_stages: list[str] | None = None
     min_lr_ratio: float = Field(0.0, ge=0, le=1)
+    WHERE: ClassVar[str] = "run.schedule"
 
     @model_validator(mode="after")
     def _decay_for_wsd(self) -> Schedule:
@@ -120,9 +159,18 @@ class DeepSpeed(_Spec):
     zero_stage: int = Field(0, ge=0, le=3)
     micro_batch_size: int = Field(1, ge=1)
     grad_accum: int = Field(1, ge=1)
-    grad_clip: float = Field(1.0, ge=0)
+    grad_clip: float = Field(1.0, ge=0, allow_inf_nan=False)
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     config: dict[str, Any] = Field(default_factory=dict)
+    WHERE: ClassVar[str] = "run.deepspeed"
+
+    @field_validator("config")
+    @classmethod
+    def _not_owned(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from training.dspaths import check_owned_keys
+
+        check_owned_keys(v)
+        return v
 
 
 class Run(_Spec):
@@ -160,7 +208,7 @@ class Run(_Spec):
     keep_checkpoints: int = Field(2, ge=1)
     rope_theta: dict[str, float] = Field(default_factory=dict)
     pack_lookahead: float = Field(2.0, ge=1.0, le=16.0)
-    peak_tflops: float | None = Field(None, gt=0)
+    peak_tflops: float | None = Field(None, gt=0, allow_inf_nan=False)
     seed: int = 0
 
     @field_validator("name")
@@ -174,8 +222,8 @@ class Run(_Spec):
     @classmethod
     def _positive_theta(cls, v: dict[str, float]) -> dict[str, float]:
         for stage, theta in v.items():
-            if theta <= 0:
-                raise ValueError(f"stage {stage!r}: must be > 0, got {theta}")
+            if not (math.isfinite(theta) and theta >= 1):  # below 1 the rotary frequencies blow up
+                raise ValueError(f"stage {stage!r}: must be a finite number >= 1 (got {theta})")
         return v
 
     def check_against(self, stage_names: list[str]) -> None:

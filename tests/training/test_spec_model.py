@@ -31,11 +31,11 @@ def test_rendered_example_names_the_given_mixture(tmp_path):
 
 
 def test_spec_errors_are_one_line_and_name_the_field():
-    with pytest.raises(SpecError, match=r"^Model: give exactly one of"):
+    with pytest.raises(SpecError, match=r"^run.model: give exactly one of"):
         Model(config={"model_type": "llama"}, checkpoint="x")
-    with pytest.raises(SpecError, match=r"^DeepSpeed.zero_stage: .*less than or equal to 3"):
+    with pytest.raises(SpecError, match=r"^run.deepspeed.zero_stage: must be <= 3 \(got 4\)"):
         DeepSpeed(zero_stage=4)
-    with pytest.raises(SpecError, match=r"^Run.name: .*names a directory"):
+    with pytest.raises(SpecError, match=r"^run.name: .*names a directory"):
         Run(name="../x", mixture="m", model=Model(config={"model_type": "llama"}))
 
 
@@ -49,7 +49,7 @@ def test_model_from_config_takes_the_tokenizer_vocab(model_type):
 
 
 def test_model_smaller_than_the_tokenizer_is_refused():
-    with pytest.raises(ForgeError, match="vocab_size 100 < the mixture tokenizer's 1000"):
+    with pytest.raises(ForgeError, match="vocab_size: 100 < the mixture tokenizer's 1000"):
         build_model(Model(config=dict(TINY_LLAMA, vocab_size=100)), 1000, 64, "sdpa", 0)
 
 
