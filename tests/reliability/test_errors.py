@@ -164,3 +164,16 @@ def test_an_unknown_backend_option_on_the_command_line_names_it(tmp_path):
     assert p.returncode == 2, p.stderr
     assert "unknown option 'concurrencyy' for the openai backend" in error_line(p)
     assert not (tmp_path / "out").exists()
+
+
+def test_backend_option_lists_match_the_constructors():
+    import inspect
+
+    from dataforge.backends.openai import OpenAIBackend
+    from dataforge.backends.registry import OPTIONS
+    from dataforge.backends.transformers import TransformersBackend
+    from dataforge.backends.vllm import VLLMBackend
+
+    for kind, cls in (("transformers", TransformersBackend), ("vllm", VLLMBackend), ("openai", OpenAIBackend)):
+        params = set(inspect.signature(cls.__init__).parameters) - {"self", "model", "batch_size"}
+        assert set(OPTIONS[kind]) == params, kind
