@@ -53,8 +53,8 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             try:
                 result = engine.run(list(seeds.values()), plans)
             except ForgeError as e:  # name the walks: the driver prints this one line
-                raise ForgeError(f"walks {plans[0].id}..{plans[-1].id} ({len(plans)} in partition {index}): {e}"
-                                 ) from e
+                where = f"walks {plans[0].id}..{plans[-1].id} ({len(plans)} in partition {index})"
+                raise ForgeError(f"{where}: {e}") from e
             stats = result.stats
             built = backend_loads() - loads
             stats.totals["backend_loads"] += built

@@ -10,6 +10,7 @@ or `?api_key=` reaches the terminal.
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 import click
@@ -51,8 +52,8 @@ def report(e: BaseException, debug: bool) -> int:
         return 130
     if isinstance(e, CLICK_ERRORS):
         return _usage_error(e)
-    if debug:
-        traceback.print_exception(e)
+    if debug:  # source lines of a spec may hold a key: the traceback is redacted too
+        sys.stderr.write(redact_text("".join(traceback.format_exception(e))))
     if isinstance(e, ForgeError):
         say(str(e))
         return 2

@@ -37,7 +37,7 @@ def _judge(step: Any, docs: list[Doc]) -> list[tuple[str, str] | None]:
     try:
         return [verdict(r) for r in step.judge_batch(docs)]
     except ForgeError:
-        raise  # something the user must fix (judge server down, bad key): stop with one line, quarantine nothing
+        raise  # the user must fix it (judge server down, bad key): stop with one line, quarantine nothing
     except Exception:  # noqa: BLE001 - isolate the record that fails, keep the rest of the batch
         out: list[tuple[str, str] | None] = []
         for d in docs:

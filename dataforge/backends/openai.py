@@ -49,11 +49,11 @@ class OpenAIBackend(Backend):
     def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", *,
                  api_key: str | Secret | None = None, api_key_env: str | None = None,
                  headers: dict[str, str] | None = None, concurrency: int = 8, max_retries: int = 5,
-                 timeout: float = 120.0, backoff: float = 0.5, max_backoff: float = 30.0, batch_size: int = 64,
-                 model_id: str | None = None, json_schema: bool = True):
+                 timeout: float = 120.0, backoff: float = 0.5, max_backoff: float = 30.0,
+                 batch_size: int = 64, model_id: str | None = None, json_schema: bool = True):
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise ForgeError(f"openai backend: base_url {redact_text(str(base_url))!r} must start with http:// "
-                             "or https://")
+            shown = redact_text(str(base_url))
+            raise ForgeError(f"openai backend: base_url {shown!r} must start with http:// or https://")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.api_key = _api_key(api_key, api_key_env)
         self.headers = wrap_secrets(dict(headers or {}))
@@ -70,7 +70,8 @@ class OpenAIBackend(Backend):
 
     def __repr__(self) -> str:
         key = "<redacted>" if self.api_key else None
-        return f"OpenAIBackend(model={self.model!r}, base_url={redact_text(self.base_url)!r}, api_key={key!r})"
+        url = redact_text(self.base_url)
+        return f"OpenAIBackend(model={self.model!r}, base_url={url!r}, api_key={key!r})"
 
     def _body(self, prompt: Prompt, p: Sampling) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"model": self.model, "max_tokens": p.max_tokens, "temperature": p.temperature,
@@ -98,7 +99,8 @@ class OpenAIBackend(Backend):
                 try:
                     r = await client.post(url, json=body)
                 except httpx.TimeoutException:
-                    last, hint = f"timed out after {self.timeout:g}s", "raise the backend's timeout option or lower concurrency"
+                    last = f"timed out after {self.timeout:g}s"
+                    hint = "raise the backend's timeout option or lower concurrency"
                 except httpx.TransportError as e:
                     last = f"cannot connect ({type(e).__name__}: {e or 'connection failed'})"
                     hint = "is the server running and reachable? (check --base-url)"
@@ -115,7 +117,8 @@ class OpenAIBackend(Backend):
                         delay = min(self.max_backoff, float(retry_after))
             if attempt < self.max_retries:
                 await asyncio.sleep(delay)
-        raise ForgeError(redact_text(f"openai backend: {shown}: {last} after {self.max_retries + 1} attempts; {hint}"))
+        tries = self.max_retries + 1
+        raise ForgeError(redact_text(f"openai backend: {shown}: {last} after {tries} attempts; {hint}"))
 
     async def _all(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:
         import httpx

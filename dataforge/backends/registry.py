@@ -58,7 +58,8 @@ class BackendSpec(BaseModel):
         known = OPTIONS.get(kind, ())
         bad = sorted(k for k in options if k not in known)
         if bad:
-            raise ValueError(f"unknown option {bad[0]!r} for the {kind} backend; known options: {', '.join(known)}")
+            raise ValueError(f"unknown option {bad[0]!r} for the {kind} backend; "
+                             f"known options: {', '.join(known)}")
         return wrap_secrets(options)
 
     def build(self) -> Backend:

@@ -81,7 +81,8 @@ class Secret(SecretStr):
     @classmethod
     def __get_pydantic_core_schema__(cls, source: type[Any], handler) -> core_schema.CoreSchema:
         schema = super().__get_pydantic_core_schema__(source, handler)
-        ser = core_schema.plain_serializer_function_ser_schema(_serialize, info_arg=True, when_used="unless-none")
+        ser = core_schema.plain_serializer_function_ser_schema(_serialize, info_arg=True,
+                                                               when_used="unless-none")
         for branch in ("lax_schema", "strict_schema"):
             schema[branch]["serialization"] = ser  # type: ignore[index]
         return schema
@@ -89,7 +90,8 @@ class Secret(SecretStr):
 
 # A Secret inside an untyped field (`options: dict[str, Any]`) serializes through this.
 Secret.__pydantic_serializer__ = SchemaSerializer(core_schema.any_schema(
-    serialization=core_schema.plain_serializer_function_ser_schema(_serialize, info_arg=True, when_used="always")))
+    serialization=core_schema.plain_serializer_function_ser_schema(_serialize, info_arg=True,
+                                                                   when_used="always")))
 
 
 def reveal(value: Secret | str | None) -> str | None:
@@ -119,7 +121,8 @@ _QUERY_SECRET = re.compile(
     r"[^&#\s'\"]+")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=\-]{6,}")
 _KEY_ASSIGN = re.compile(
-    r"(?i)(?<![\w-])(['\"]?(?:api[_-]?key|x-api-key|authorization|password|secret|token)['\"]?\s*[:=]\s*['\"]?)"
+    r"(?i)(?<![\w-])(['\"]?(?:api[_-]?key|x-api-key|authorization|password|secret|token)['\"]?"
+    r"\s*[:=]\s*['\"]?)"
     r"(?!<redacted>)[^\s,'\"}&]{6,}")
 
 

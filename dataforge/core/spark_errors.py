@@ -74,7 +74,8 @@ def spark_failure(e: BaseException) -> ForgeError | SparkTaskError | None:
                 if _is_forge_error(qualname):
                     return ForgeError(message)
                 short = qualname.rpartition(".")[2]
-                return SparkTaskError(f"{short}: {message} in a Spark task (rerun with --debug for the traceback)")
+                return SparkTaskError(f"{short}: {message} in a Spark task "
+                                      "(rerun with --debug for the traceback)")
             first = redact_text(" ".join(str(cur).strip().splitlines()[:1]) or type(cur).__name__)
             return SparkTaskError(f"Spark job failed: {first[:300]} (rerun with --debug for the traceback)")
         cur = cur.__cause__ or cur.__context__

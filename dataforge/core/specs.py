@@ -29,7 +29,7 @@ def load_module(path: str | Path) -> ModuleType:
     except KeyboardInterrupt:
         sys.modules.pop(name, None)
         raise
-    except BaseException as e:  # noqa: BLE001 - SystemExit from `sys.exit()`/`exit()` in a spec is a spec error too
+    except BaseException as e:  # noqa: BLE001 - `sys.exit()`/`exit()` in a spec is a spec error too
         sys.modules.pop(name, None)
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)

@@ -109,7 +109,8 @@ def test_unexpected_executor_exception_is_one_line_naming_its_type(spark):
 
 
 @pytest.mark.parametrize("args, usage, says", [
-    (["curate", "run", "x.py", "--bogus"], "Usage: forge curate run [OPTIONS] PIPELINE", "No such option: --bogus"),
+    (["curate", "run", "x.py", "--bogus"], "Usage: forge curate run [OPTIONS] PIPELINE",
+     "No such option: --bogus"),
     (["curate", "run"], "Usage: forge curate run [OPTIONS] PIPELINE", "Missing argument 'PIPELINE'"),
     (["generate", "g.py"], "Usage: forge generate [OPTIONS] GRAPH", "Missing option '--out'"),
     (["nosuchverb"], "Usage: forge [OPTIONS] COMMAND [ARGS]...", "No such command 'nosuchverb'"),
@@ -145,9 +146,11 @@ def test_a_spec_that_exits_or_raises_at_import_is_one_line_naming_the_file(body,
 
 
 @pytest.mark.parametrize("body, says", [
-    ("from dataforge import Sampling\ns = Sampling(max_tokens=0)\n", "Sampling.max_tokens: Input should be greater"),
+    ("from dataforge import Sampling\ns = Sampling(max_tokens=0)\n",
+     "Sampling.max_tokens: Input should be greater"),
     ("from dataforge.backends import BackendSpec\nb = BackendSpec(kind='openai', options={'api_kye': 'x'})\n",
-     "BackendSpec.options: unknown option 'api_kye' for the openai backend; known options: base_url, api_key"),
+     "BackendSpec.options: unknown option 'api_kye' for the openai backend; known options: base_url, "
+     "api_key"),
     ("from dataforge.backends import BackendSpec\nb = BackendSpec(batch_size=0)\n", "BackendSpec.batch_size"),
 ])
 def test_a_bad_model_or_backend_value_in_a_spec_names_the_field(body, says, tmp_path):
@@ -174,6 +177,7 @@ def test_backend_option_lists_match_the_constructors():
     from dataforge.backends.transformers import TransformersBackend
     from dataforge.backends.vllm import VLLMBackend
 
-    for kind, cls in (("transformers", TransformersBackend), ("vllm", VLLMBackend), ("openai", OpenAIBackend)):
+    kinds = {"transformers": TransformersBackend, "vllm": VLLMBackend, "openai": OpenAIBackend}
+    for kind, cls in kinds.items():
         params = set(inspect.signature(cls.__init__).parameters) - {"self", "model", "batch_size"}
         assert set(OPTIONS[kind]) == params, kind

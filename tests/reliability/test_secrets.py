@@ -15,7 +15,7 @@ from dataforge.backends.openai import OpenAIBackend
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.manifest import Manifest
-from dataforge.core.secrets import REDACTED, Secret, redact, redact_text
+from dataforge.core.secrets import REDACTED, Secret, redact_text
 from jobs.cluster import free_port
 from tests.reliability.conftest import REPO, forge, ledger_rows
 from tests.reliability.fake_openai import serve
@@ -49,9 +49,11 @@ def spec_with(key: str, header: str) -> BackendSpec:
 
 def test_backend_specs_and_steps_never_show_a_key_and_ids_do_not_depend_on_it():
     a, b = spec_with(JUDGE_KEY, HEADER_KEY), spec_with("sk-other-key-000000", "other-header-0000")
-    for text in (repr(a), str(a), a.model_dump_json(), json.dumps(a.model_dump(mode="json")), repr(a.build())):
+    shown = (repr(a), str(a), a.model_dump_json(), json.dumps(a.model_dump(mode="json")), repr(a.build()))
+    for text in shown:
         assert not hits({"text": text.encode()}), text
-    assert a.model_dump(mode="json")["options"]["headers"] == {"Authorization": REDACTED, "X-Trace": "keep-me"}
+    headers = a.model_dump(mode="json")["options"]["headers"]
+    assert headers == {"Authorization": REDACTED, "X-Trace": "keep-me"}
     assert stable_hash(a) == stable_hash(b)
     ja, jb = LLMJudgeFilter(rubric="r", backend=a), LLMJudgeFilter(rubric="r", backend=b)
     assert ja.config() == jb.config() and not hits({"cfg": json.dumps(ja.config()).encode()})
@@ -62,8 +64,9 @@ def test_backend_specs_and_steps_never_show_a_key_and_ids_do_not_depend_on_it():
 
 def test_manifest_redacts_credentials_in_config_and_extra_and_its_id_ignores_them(tmp_path):
     def build(key: str) -> Manifest:
+        options = {"api_key": key, "headers": {"X-Api-Key": key, "Cookie": key}}
         config = {"inputs": [f"s3a://AKIA:{key}@bucket/raw", f"https://h/x.jsonl?api_key={key}&part=1"],
-                  "steps": [{"backend": {"options": {"api_key": key, "headers": {"X-Api-Key": key, "Cookie": key}}}}],
+                  "steps": [{"backend": {"options": options}}],
                   "token": Secret(key), "eos_token": "</s>", "max_tokens": 5}
         return Manifest.build(tmp_path, "curated", config, extra={"password": key})
 
@@ -71,7 +74,8 @@ def test_manifest_redacts_credentials_in_config_and_extra_and_its_id_ignores_the
     assert m1.id == m2.id and m1.config == m2.config
     m1.write(tmp_path)
     assert not hits(every_byte(tmp_path))
-    assert m1.config["inputs"] == [f"s3a://{REDACTED}@bucket/raw", f"https://h/x.jsonl?api_key={REDACTED}&part=1"]
+    assert m1.config["inputs"] == [f"s3a://{REDACTED}@bucket/raw",
+                                   f"https://h/x.jsonl?api_key={REDACTED}&part=1"]
     assert m1.config["eos_token"] == "</s>" and m1.config["max_tokens"] == 5  # not credentials
     assert m1.extra == {"password": REDACTED}
 
