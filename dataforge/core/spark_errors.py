@@ -20,6 +20,7 @@ from dataforge.core.secrets import redact_text
 
 TRACEBACK = "Traceback (most recent call last):"
 _EXC_LINE = re.compile(r"^([A-Za-z_][\w.]*): ?(.*)$")
+_JAVA_EXC = re.compile(r"\b([a-z][\w$]*(?:\.[\w$]+)+(?:Exception|Error)): (.+)")
 _SQLSTATE = re.compile(r"\s*SQLSTATE: \w+\s*$")
 
 
@@ -53,6 +54,16 @@ def task_exception(text: str) -> tuple[str, str] | None:
     return None
 
 
+def _java_cause(e: BaseException) -> str:
+    """`SparkException: Job aborted ...` from a JVM error text (its first `...Exception: ` line)."""
+    for line in str(e).splitlines():
+        m = _JAVA_EXC.search(line)
+        if m:
+            return f"{m.group(1).rpartition('.')[2]}: {m.group(2).strip()}"
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
 def _is_forge_error(qualname: str) -> bool:
     # Only classes already imported here are looked up: the name comes from text, never imported.
     mod, _, name = qualname.rpartition(".")
@@ -76,8 +87,8 @@ def spark_failure(e: BaseException) -> ForgeError | SparkTaskError | None:
                 short = qualname.rpartition(".")[2]
                 return SparkTaskError(f"{short}: {message} in a Spark task "
                                       "(rerun with --debug for the traceback)")
-            first = redact_text(" ".join(str(cur).strip().splitlines()[:1]) or type(cur).__name__)
-            return SparkTaskError(f"Spark job failed: {first[:300]} (rerun with --debug for the traceback)")
+            return SparkTaskError(f"Spark job failed: {redact_text(_java_cause(cur))[:300]} "
+                                  "(rerun with --debug for the traceback)")
         cur = cur.__cause__ or cur.__context__
     return None
 
