@@ -2,7 +2,8 @@
 
 It answers chat and text completions deterministically (a JSON object that fits the request's
 `response_format` schema, else a fixed sentence), or fails the way a broken fleet does: 500, 401, a
-reply too slow for the client's timeout, or a body that is not JSON. It records the headers of every
+reply too slow for the client's timeout, or a body that is not JSON (a 401 echoes the key it got, as
+some gateways do). It records the headers of every
 request, so a test can check that a key reached the server and nowhere else.
 """
 
@@ -64,8 +65,9 @@ class FakeOpenAI:
                     time.sleep(3)
                 if mode == "500":
                     status, payload = 500, '{"error": "overloaded"}'
-                elif mode == "401":
-                    status, payload = 401, '{"error": "invalid api key"}'
+                elif mode == "401":  # like some gateways, echo the credential it refused
+                    said = self.headers.get("Authorization", "")
+                    status, payload = 401, json.dumps({"error": f"invalid api key: {said}"})
                 elif mode == "garbage":
                     payload = "<html>502 gateway says hello</html>"
                 else:

@@ -16,15 +16,17 @@ from tests.reliability.conftest import REPO, error_line, forge
 from tests.reliability.fake_openai import serve
 
 TINY_QA = REPO / "tests" / "dataforge" / "specs" / "tiny_qa.py"
-FAST = ["--option", "max_retries=1", "--option", "backoff=0.01", "--option", "timeout=1"]
+KEY = "sk-errors-5d1c9e7a3b2f8064"
+FAST = ["--option", "max_retries=1", "--option", "backoff=0.01", "--option", "timeout=1", "--option", f"api_key={KEY}"]
 NOISE = ("\tat ", "org.apache.spark", "py4j", "Exception in task", "TaskSetManager", "SQLSTATE")
 
 
 def assert_quiet(p) -> None:
-    """No Java stack, no Spark log line, no traceback on stderr."""
+    """No Java stack, no Spark log line, no traceback on stderr, and no API key anywhere."""
     bad = [ln for ln in p.stderr.splitlines() if any(n in ln for n in NOISE)]
     assert not bad, p.stderr[-3000:]
     assert "Traceback" not in p.stderr, p.stderr[-3000:]
+    assert KEY not in p.stderr + p.stdout
 
 
 def generate(url: str, out, *extra: str):
