@@ -6,9 +6,10 @@ from dataforge.core.errors import ForgeError, SpecError
 from dataforge.core.hashing import canonical_json, sha256_file, stable_hash, text_id
 from dataforge.core.manifest import Manifest, is_dataset_dir
 from dataforge.core.records import CHAT_SCHEMA, TEXT_SCHEMA, ChatRecord, TextRecord
+from dataforge.core.secrets import Secret, redact, redact_text
 
 __all__ = [
-    "CHAT_SCHEMA", "TEXT_SCHEMA", "ChatRecord", "ForgeError", "Manifest", "SpecError", "TextRecord",
-    "atomic_dir", "atomic_write_json", "atomic_write_text", "canonical_json", "is_dataset_dir",
-    "sha256_file", "stable_hash", "text_id",
+    "CHAT_SCHEMA", "TEXT_SCHEMA", "ChatRecord", "ForgeError", "Manifest", "Secret", "SpecError", "TextRecord",
+    "atomic_dir", "atomic_write_json", "atomic_write_text", "canonical_json", "is_dataset_dir", "redact",
+    "redact_text", "sha256_file", "stable_hash", "text_id",
 ]
