@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field, PrivateAttr
 
 from curation.steps.base import Doc, Quarantine, RecordStep
+from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 
 
@@ -110,8 +111,13 @@ class LLMJudgeFilter(RecordStep):
             self.open()
         document = self._node.input
         items = [Item(key=d.id, value=document(text=d.text[: self.max_chars])) for d in docs]
+        try:
+            outcomes = self._node.run(items, self._ctx)
+        except ForgeError as e:  # the backend failed for good (server down, bad key): name the records
+            more = f" and {len(docs) - 1} more" if len(docs) > 1 else ""
+            raise ForgeError(f"LLMJudgeFilter, record {docs[0].id!r}{more}: {e}") from e
         out: list[str | None] = []
-        for d, o in zip(docs, self._node.run(items, self._ctx), strict=True):
+        for d, o in zip(docs, outcomes, strict=True):
             if isinstance(o, Step):
                 d.metadata["judge_score"] = float(o.output.score)
                 d.metadata["judge_rationale"] = o.output.rationale[:500]

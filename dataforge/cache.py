@@ -18,6 +18,7 @@ from dataforge.backends.base import Backend, Completion, Prompt, Sampling, as_pa
 from dataforge.core.commit import atomic_write_text
 from dataforge.core.hashing import stable_hash
 from dataforge.core.models import cache_dir
+from dataforge.core.secrets import redact_text
 
 CACHE_FORMAT = 1
 
@@ -29,8 +30,10 @@ def default_cache_root() -> Path:
 
 
 def call_key(model_id: str, prompt: Prompt, params: Sampling) -> str:
-    return stable_hash({"v": CACHE_FORMAT, "model": model_id, "params": params.model_dump(mode="json"),
-                        "prompt": prompt_text(prompt)}, 40)
+    """The call's cache key. Credentials never enter it: the backend's key is not part of a call, and a
+    model id that carries one (`http://user:pass@host/...`) is redacted, so rotating a key keeps the cache."""
+    return stable_hash({"v": CACHE_FORMAT, "model": redact_text(model_id),
+                        "params": params.model_dump(mode="json"), "prompt": prompt_text(prompt)}, 40)
 
 
 class CallCache:
@@ -46,7 +49,7 @@ class CallCache:
         self.root = Path(root).expanduser().absolute() if root else default_cache_root().absolute()
 
     def _path(self, model_id: str, key: str) -> Path:
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)[:80]
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", redact_text(model_id))[:80]
         return self.root / slug / key[:2] / f"{key}.json"
 
     def get(self, model_id: str, key: str) -> Completion | None:

@@ -19,6 +19,8 @@ from typing import Any
 
 from dataforge.backends.registry import BackendSpec, backend_for, backend_loads
 from dataforge.cache import CallCache
+from dataforge.core.errors import ForgeError
+from dataforge.core.spark_errors import spark_errors
 from dataforge.engine import Engine, seed_id_of
 from dataforge.graph import Graph
 from dataforge.structs import Struct
@@ -48,7 +50,11 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             plans = [WalkPlan(r["id"], r["key"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
             engine = Engine(graph, backend, seed=seed, cache=CallCache(cache_root) if cache_root else None,
                             emit_calls=emit_calls, round_size=round_size)
-            result = engine.run(list(seeds.values()), plans)
+            try:
+                result = engine.run(list(seeds.values()), plans)
+            except ForgeError as e:  # name the walks: the driver prints this one line
+                where = f"walks {plans[0].id}..{plans[-1].id} ({len(plans)} in partition {index})"
+                raise ForgeError(f"{where}: {e}") from e
             stats = result.stats
             built = backend_loads() - loads
             stats.totals["backend_loads"] += built
@@ -110,7 +116,7 @@ def run_partitions(spark, graph: Graph, plans: list[WalkPlan], seeds: list[Struc
     fn = partition_runner(graph, backend_spec, seed, cache_root, emit_calls, round_size)
     out = spark.sparkContext.parallelize(rows, n).mapPartitionsWithIndex(fn)
     out.persist(StorageLevel.MEMORY_AND_DISK)
-    with spark_progress(spark, len(rows), progress):
+    with spark_errors(), spark_progress(spark, len(rows), progress):
         stats_rows = out.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1]).collect()
     stats = RunStats()
     for s in stats_rows:

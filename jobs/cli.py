@@ -7,30 +7,36 @@
     forge mix build mixture.py                      # versioned mixture
     forge train train.py                            # DeepSpeed run
 
-Errors a user can fix print one line and exit 2; `--debug` shows tracebacks.
+Errors a user can fix print one line and exit 2; `--debug` shows tracebacks (see jobs/cli_errors.py).
 """
 
 from __future__ import annotations
 
 import sys
-import traceback
 
-import click
 import typer
-from rich.console import Console
 
-from dataforge.core.errors import ForgeError
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, upper_metavars
+from jobs.cli_errors import report
 
-err = Console(stderr=True)
 _state = {"debug": False}
 
 
 app = new_app("DataForge: generate -> curate -> mix -> train, with Spark and DeepSpeed.")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from dataforge import __version__
+
+        typer.echo(f"forge {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
+def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+          version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
     _state["debug"] = debug
 
 
@@ -60,28 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _state["debug"] = "--debug" in argv
     command = typer.main.get_command(app)
+    upper_metavars(command)
     try:
         result = command.main(args=argv, prog_name="forge", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        err.print("forge: interrupted")
-        return 130
-    except ForgeError as e:
-        if _state["debug"]:
-            traceback.print_exc()
-        err.print(f"forge: error: {e}", markup=False, highlight=False, soft_wrap=True)
-        return 2
-    except Exception as e:  # noqa: BLE001 - the last line of defence turns any crash into one line
-        if _state["debug"]:
-            traceback.print_exc()
-        err.print(f"forge: error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-                  markup=False, highlight=False, soft_wrap=True)
-        return 1
+    except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001 - the last line of defence
+        return report(e, _state["debug"])
 
 
 if __name__ == "__main__":

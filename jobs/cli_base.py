@@ -24,3 +24,19 @@ class DefaultGroup(TyperGroup):
 def new_app(help: str, default_group: bool = False) -> typer.Typer:
     return typer.Typer(help=help, cls=DefaultGroup if default_group else None, no_args_is_help=True,
                        pretty_exceptions_enable=False, add_completion=False)
+
+
+def _usage_piece(param) -> list[str]:
+    name = param.metavar if param.required else f"[{param.metavar}]"
+    return [name + ("..." if param.nargs != 1 else "")]
+
+
+def upper_metavars(command) -> None:
+    """Show arguments the usual way, `forge curate run [OPTIONS] PIPELINE`, in usage lines and errors
+    (typer writes `{pipeline}`)."""
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "argument" and param.metavar is None:
+            param.metavar = param.name.upper()
+            param.get_usage_pieces = lambda _ctx, p=param: _usage_piece(p)
+    for sub in getattr(command, "commands", {}).values():
+        upper_metavars(sub)

@@ -55,11 +55,9 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
     """Run random walks through a DataForge graph and write a generated dataset."""
     from rich.console import Console
 
-    from dataforge.backends.registry import BackendSpec
+    from dataforge.backends.registry import KINDS, BackendSpec
     from dataforge.job import GenerateOptions, run_generate
     from dataforge.spec import load_generate_spec
-
-    from dataforge.backends.registry import KINDS
 
     if backend is not None and backend not in KINDS:
         raise ForgeError(f"--backend {backend!r}: choose one of {', '.join(KINDS)}")

@@ -3,7 +3,8 @@
 Each task unpickles the step objects once and calls `open()` once per step, so models and tables are
 loaded once per partition. Records flow through the steps in order, as in a datatrove pipeline, and
 stop at the first step that drops them. A step that raises on a record quarantines that record
-(`step_error`) instead of failing the job.
+(`step_error`) instead of failing the job; a `ForgeError` (the judge's server is down, a key is
+refused, a model file is missing) is not the record's fault and stops the job with its one line.
 
 Runs of per-record steps (datatrove filters, plain `judge` steps) take one document through the whole
 run before the next, as datatrove's own executor does: datatrove memoizes its word and sentence splits
@@ -17,6 +18,7 @@ import json
 from typing import Any
 
 from curation.steps.base import Doc, Quarantine
+from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
 
 WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "text", "messages", "chat_template_kwargs",
@@ -34,11 +36,15 @@ def _judge(step: Any, docs: list[Doc]) -> list[tuple[str, str] | None]:
 
     try:
         return [verdict(r) for r in step.judge_batch(docs)]
+    except ForgeError:
+        raise  # the user must fix it (judge server down, bad key): stop with one line, quarantine nothing
     except Exception:  # noqa: BLE001 - isolate the record that fails, keep the rest of the batch
         out: list[tuple[str, str] | None] = []
         for d in docs:
             try:
                 out.append(verdict(step.judge_batch([d])[0]))
+            except ForgeError:
+                raise
             except Exception:  # noqa: BLE001
                 out.append(("quarantined", "step_error"))
         return out

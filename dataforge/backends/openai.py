@@ -3,20 +3,25 @@
 Requests run concurrently up to `concurrency`; 429 and 5xx replies, timeouts and dropped connections
 are retried with exponential backoff (honouring `Retry-After`), and a server that cannot be reached
 at all fails with one line naming the URL. Chats go to /chat/completions, raw strings to /completions.
+The API key and any credential header are `Secret`s: sent to the server, shown nowhere else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import threading
 from typing import Any
 
 from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop
 from dataforge.core.errors import ForgeError
+from dataforge.core.secrets import Secret, redact_text, reveal, secret_from_env, wrap_secrets
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+# What to check when the server refuses a request outright (these are not retried).
+HINTS = {401: "check the API key (api_key_env=NAME or $OPENAI_API_KEY)",
+         403: "check the API key's permissions (api_key_env=NAME or $OPENAI_API_KEY)",
+         404: "check the model name (--model) and that --base-url ends in /v1"}
 
 
 class OpenAIBackend(Backend):
@@ -25,7 +30,9 @@ class OpenAIBackend(Backend):
     Args:
         model: the served model name (sent as `model`).
         base_url: e.g. `http://127.0.0.1:8000/v1`.
-        api_key: sent as a bearer token (default: $OPENAI_API_KEY, else none).
+        api_key: sent as a bearer token (a `Secret`; a plain string is wrapped). Prefer `api_key_env`.
+        api_key_env: the environment variable holding the key (default: $OPENAI_API_KEY when set).
+        headers: extra HTTP headers; credential headers (Authorization, X-Api-Key...) become Secrets.
         concurrency: requests in flight at once.
         max_retries: retries per request on 429, 5xx, timeouts and connection errors.
         timeout: seconds per request.
@@ -39,14 +46,17 @@ class OpenAIBackend(Backend):
     kind = "openai"
     supports_json_schema = True
 
-    def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", *, api_key: str | None = None,
-                 concurrency: int = 8, max_retries: int = 5, timeout: float = 120.0, backoff: float = 0.5,
-                 max_backoff: float = 30.0, batch_size: int = 64, model_id: str | None = None,
-                 json_schema: bool = True):
-        if not base_url.startswith(("http://", "https://")):
-            raise ForgeError(f"openai backend: base_url {base_url!r} must start with http:// or https://")
+    def __init__(self, model: str, base_url: str = "http://127.0.0.1:8000/v1", *,
+                 api_key: str | Secret | None = None, api_key_env: str | None = None,
+                 headers: dict[str, str] | None = None, concurrency: int = 8, max_retries: int = 5,
+                 timeout: float = 120.0, backoff: float = 0.5, max_backoff: float = 30.0,
+                 batch_size: int = 64, model_id: str | None = None, json_schema: bool = True):
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            shown = redact_text(str(base_url))
+            raise ForgeError(f"openai backend: base_url {shown!r} must start with http:// or https://")
         self.model, self.base_url = model, base_url.rstrip("/")
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.api_key = _api_key(api_key, api_key_env)
+        self.headers = wrap_secrets(dict(headers or {}))
         self.concurrency, self.max_retries = max(1, concurrency), max(0, max_retries)
         self.timeout, self.backoff, self.max_backoff = timeout, backoff, max_backoff
         self.batch_size = max(1, batch_size)
@@ -57,6 +67,11 @@ class OpenAIBackend(Backend):
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    def __repr__(self) -> str:
+        key = "<redacted>" if self.api_key else None
+        url = redact_text(self.base_url)
+        return f"OpenAIBackend(model={self.model!r}, base_url={url!r}, api_key={key!r})"
 
     def _body(self, prompt: Prompt, p: Sampling) -> tuple[str, dict[str, Any]]:
         body: dict[str, Any] = {"model": self.model, "max_tokens": p.max_tokens, "temperature": p.temperature,
@@ -75,7 +90,8 @@ class OpenAIBackend(Backend):
 
         path, body = self._body(prompt, p)
         url = self.base_url + path
-        last = ""
+        shown = redact_text(url)  # what error lines name: no `user:pass@` or `?api_key=`
+        last, hint = "", ""
         for attempt in range(self.max_retries + 1):
             delay = min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
             async with sem:
@@ -84,26 +100,32 @@ class OpenAIBackend(Backend):
                     r = await client.post(url, json=body)
                 except httpx.TimeoutException:
                     last = f"timed out after {self.timeout:g}s"
+                    hint = "raise the backend's timeout option or lower concurrency"
                 except httpx.TransportError as e:
                     last = f"cannot connect ({type(e).__name__}: {e or 'connection failed'})"
+                    hint = "is the server running and reachable? (check --base-url)"
                 else:
                     if r.status_code == 200:
-                        return _completion(r.json(), p, url)
-                    last = f"HTTP {r.status_code}: {r.text[:200]!r}"
+                        return _completion(_json(r, shown), p, shown)
+                    last = redact_text(f"HTTP {r.status_code}: {r.text[:200]!r}")
                     if r.status_code not in RETRY_STATUS:
-                        raise ForgeError(f"openai backend: {url} answered {last}; check the model name and request")
+                        hint = HINTS.get(r.status_code, "check the model name and the request options")
+                        raise ForgeError(f"openai backend: {shown} answered {last}; {hint}")
+                    hint = "the server kept failing: check its logs, lower concurrency or raise max_retries"
                     retry_after = r.headers.get("retry-after")
                     if retry_after and retry_after.replace(".", "", 1).isdigit():
                         delay = min(self.max_backoff, float(retry_after))
             if attempt < self.max_retries:
                 await asyncio.sleep(delay)
-        raise ForgeError(f"openai backend: {url}: {last} after {self.max_retries + 1} attempts; "
-                         "is the server running and reachable? (check --base-url)")
+        tries = self.max_retries + 1
+        raise ForgeError(redact_text(f"openai backend: {shown}: {last} after {tries} attempts; {hint}"))
 
     async def _all(self, prompts: list[Prompt], params: list[Sampling]) -> list[Completion]:
         import httpx
 
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        headers = {k: reveal(v) for k, v in self.headers.items()}
+        if self.api_key is not None and not any(k.lower() == "authorization" for k in headers):
+            headers["Authorization"] = f"Bearer {reveal(self.api_key)}"
         limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
         async with httpx.AsyncClient(timeout=self.timeout, headers=headers, limits=limits) as client:
             sem = asyncio.Semaphore(self.concurrency)
@@ -136,12 +158,33 @@ class OpenAIBackend(Backend):
         return box["out"]
 
 
+def _api_key(api_key: str | Secret | None, api_key_env: str | None) -> Secret | None:
+    if api_key is not None:
+        return api_key if isinstance(api_key, Secret) else Secret(reveal(api_key))
+    if api_key_env:
+        key = secret_from_env(api_key_env)
+        if key is None:
+            raise ForgeError(f"openai backend: api_key_env names ${api_key_env}, which is not set; export it "
+                             "where the driver and the executors run")
+        return key
+    return secret_from_env("OPENAI_API_KEY")
+
+
+def _json(r, url: str) -> Any:
+    try:
+        return r.json()
+    except ValueError as e:
+        head = redact_text(r.text[:80])
+        raise ForgeError(f"openai backend: {url} answered HTTP 200 with a body that is not JSON ({head!r}); "
+                         "is --base-url an OpenAI-compatible server?") from e
+
+
 def _completion(data: dict[str, Any], p: Sampling, url: str) -> Completion:
     try:
         choice = data["choices"][0]
         text = choice["message"]["content"] if "message" in choice else choice["text"]
     except (KeyError, IndexError, TypeError) as e:
-        raise ForgeError(f"openai backend: {url} returned no choices ({str(data)[:120]}); "
+        raise ForgeError(f"openai backend: {url} returned no choices ({redact_text(str(data)[:120])}); "
                          "is it an OpenAI-compatible server?") from e
     text, stopped = cut_at_stop(text or "", p.stop)
     reason = "stop" if stopped or choice.get("finish_reason") == "stop" else "length"

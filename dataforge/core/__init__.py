@@ -7,9 +7,10 @@ from dataforge.core.hashing import canonical_json, sha256_file, stable_hash, tex
 from dataforge.core.manifest import Manifest, is_dataset_dir
 from dataforge.core.outputs import claim_output, preflight
 from dataforge.core.records import CHAT_SCHEMA, TEXT_SCHEMA, ChatRecord, TextRecord
+from dataforge.core.secrets import Secret, redact, redact_text
 
 __all__ = [
-    "CHAT_SCHEMA", "TEXT_SCHEMA", "ChatRecord", "ForgeError", "Manifest", "SpecError", "TextRecord",
+    "CHAT_SCHEMA", "TEXT_SCHEMA", "ChatRecord", "ForgeError", "Manifest", "Secret", "SpecError", "TextRecord",
     "atomic_dir", "atomic_write_json", "atomic_write_text", "canonical_json", "claim_output", "is_dataset_dir",
-    "preflight", "sha256_file", "stable_hash", "text_id",
+    "preflight", "redact", "redact_text", "sha256_file", "stable_hash", "text_id",
 ]

@@ -9,6 +9,10 @@ import json
 from pathlib import Path, PurePath
 from typing import Any
 
+from pydantic import SecretStr
+
+from dataforge.core.secrets import REDACTED
+
 _CHUNK = 1 << 20
 
 
@@ -26,6 +30,9 @@ def sha256_file(path: str | Path) -> str:
 
 def _jsonable(obj: Any) -> Any:
     # pydantic models, dataclasses and paths appear in specs; give each one canonical JSON form.
+    # A secret hashes as its marker: ids never depend on (or leak) a key.
+    if isinstance(obj, SecretStr):
+        return REDACTED
     if hasattr(obj, "model_dump"):
         return obj.model_dump(mode="json")
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):

@@ -16,6 +16,7 @@ from typing import Any
 from dataforge.core.commit import atomic_write_json
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json, sha256_file, stable_hash
+from dataforge.core.secrets import redact
 
 MANIFEST = "manifest.json"
 KINDS = frozenset({"corpus", "generated", "curated", "mixture", "run", "classifier"})
@@ -71,12 +72,17 @@ class Manifest:
     def build(cls, root: str | Path, kind: str, config: dict[str, Any], *, parents: list[str] | None = None,
               counts: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
               id: str | None = None) -> Manifest:
-        """Hash the data files under `root` and compute the id (unless the layer supplies its own)."""
+        """Hash the data files under `root` and compute the id (unless the layer supplies its own).
+
+        `config` and `extra` are redacted first (`dataforge.core.secrets.redact`): no key is written,
+        and the id does not depend on one.
+        """
         if kind not in KINDS:
             raise ValueError(f"manifest kind must be one of {sorted(KINDS)}, got {kind!r}")
         files = data_files(root)
         parents = sorted(parents or [])
-        config = json.loads(canonical_json(config))
+        config = redact(json.loads(canonical_json(config)))
+        extra = redact(json.loads(canonical_json(extra or {})))
         mid = id or stable_hash({"kind": kind, "parents": parents, "config": config, "files": files})
         now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         return cls(id=mid, kind=kind, parents=parents, config=config, counts=dict(counts or {}), files=files,

@@ -9,7 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dataforge.core.errors import SpecError
+from dataforge.core.errors import SpecError, one_line
 from dataforge.core.hashing import stable_hash
 
 
@@ -26,11 +26,14 @@ def load_module(path: str | Path) -> ModuleType:
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception as e:
+    except KeyboardInterrupt:
+        sys.modules.pop(name, None)
+        raise
+    except BaseException as e:  # noqa: BLE001 - `sys.exit()`/`exit()` in a spec is a spec error too
         sys.modules.pop(name, None)
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)
-        raise SpecError(f"{where}: spec failed to import: {type(e).__name__}: {e}; fix the spec and rerun") from e
+        raise SpecError(f"{where}: spec failed to import: {one_line(e)}; fix the spec and rerun") from e
     from dataforge.core.spark import ship_by_value
 
     ship_by_value(module)

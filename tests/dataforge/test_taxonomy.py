@@ -1,6 +1,16 @@
 """Taxonomy expansion: depth-first, k children per node, siblings deduplicated, leaves as seeds."""
 
-from dataforge import CachedBackend, CallCache, Document, Graph, Sampling, Taxonomy, Topic, generate, resolve_seeds
+from dataforge import (
+    CachedBackend,
+    CallCache,
+    Document,
+    Graph,
+    Sampling,
+    Taxonomy,
+    Topic,
+    generate,
+    resolve_seeds,
+)
 from dataforge.taxonomy import _clean, _listed_items, _near, _norm, _plausible
 from tests.dataforge.shapes import ask
 
