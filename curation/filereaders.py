@@ -5,28 +5,20 @@ file whose schema does not merge with the others. Here each file is read by a ta
 pyarrow.fs (local, HDFS, S3) and a streaming decompressor, parsed as it is read, and a fault ends
 that file only: the records before it stay ordinary records and one `file_fault` row names the file,
 the reason (`truncated_gzip`, `corrupt_gzip`, `bad_parquet`, `schema_conflict`, `unreadable`, ...)
-and how many records were kept. Plain JSONL stays on Spark's splittable text reader (see readers.py).
-
-Parquet values become JSON values: binary is text when it is UTF-8; in `text`, `id`, `source`,
-`messages` and `chat_template_kwargs` invalid UTF-8 quarantines the record as `bad_utf8`, elsewhere
-(metadata) it is kept as `{"$base64": "..."}`. Timestamps and dates are ISO 8601 strings, decimals
-strings, maps objects (or `[key, value]` pairs when keys are not strings); null fields are omitted.
+and how many records were kept. Plain JSONL stays on Spark's splittable text reader (see readers.py);
+Parquet rows become records in parquet_rows.py.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
 from collections.abc import Iterator
 from typing import Any
 
-from curation.parse import Reject, blank_row, guarded, parse_record, quarantine_row, strict_json
+from curation.parse import blank_row, parse_record
 
 FAULT = "file_fault"  # the status of the one row that ends a file read only in part
 CHUNK = 1 << 20
 ROWS_PER_BATCH = 2048
-STRICT_FIELDS = ("id", "source", "messages", "chat_template_kwargs")
 
 
 def _local_path(uri: str) -> str | None:
@@ -35,26 +27,48 @@ def _local_path(uri: str) -> str | None:
     return uri[len("file:"):] if uri.startswith("file:") else None
 
 
-def open_file(uri: str, random_access: bool = False):
-    """A pyarrow input stream (or random-access file) for a listed URI; s3a:// and s3n:// are s3://."""
+def filesystem(uri: str):
+    """(pyarrow FileSystem, path) for a listed URI; s3a:// and s3n:// are s3://."""
     import pyarrow.fs as pafs
 
     local = _local_path(uri)
     if local is not None:
-        fs, path = pafs.LocalFileSystem(), local
-    else:
-        scheme, rest = uri.split("://", 1)
-        fs, path = pafs.FileSystem.from_uri(("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest)
+        return pafs.LocalFileSystem(), local
+    scheme, rest = uri.split("://", 1)
+    return pafs.FileSystem.from_uri(("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest)
+
+
+def check_filesystems(uris: list[str]) -> None:
+    """On the driver: fail in one line when pyarrow.fs cannot open a scheme, before every file of it
+    is quarantined as `unreadable` on the executors."""
+    from dataforge.core.errors import ForgeError
+
+    seen = set()
+    for uri in uris:
+        scheme = uri.split("://", 1)[0] if "://" in uri else "file"
+        if scheme in seen or scheme == "file":
+            continue
+        seen.add(scheme)
+        try:
+            filesystem(uri)
+        except Exception as e:  # noqa: BLE001
+            raise ForgeError(f"--input {uri}: compressed JSONL and Parquet are read with pyarrow.fs, which cannot "
+                             f"open {scheme}:// here ({one_line(e)}); decompress or copy the files") from None
+
+
+def open_file(uri: str, random_access: bool = False):
+    """A pyarrow input stream (or random-access file) for a listed URI."""
+    fs, path = filesystem(uri)
     # compression=None: pyarrow would otherwise decompress by extension, and hide where a stream broke
     return fs.open_input_file(path) if random_access else fs.open_input_stream(path, compression=None)
 
 
-def _one_line(e: BaseException) -> str:
+def one_line(e: BaseException) -> str:
     msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
     return msg[:200]
 
 
-def _fault(f: int, reason: str, detail: str, kept: int) -> dict[str, Any]:
+def fault_row(f: int, reason: str, detail: str, kept: int) -> dict[str, Any]:
     row = blank_row()
     row.update(status=FAULT, reason=reason, raw=detail.encode("utf-8", "replace"), file_index=f, block=-1, idx=kept)
     return row
@@ -105,7 +119,7 @@ def compressed_rows(f: int, uri: str, codec: str, source: str, text_field: str, 
     try:
         stream = open_file(uri)
     except Exception as e:  # noqa: BLE001
-        yield _fault(f, "unreadable", _one_line(e), 0)
+        yield fault_row(f, "unreadable", one_line(e), 0)
         return
     faults: list[BaseException] = []
     kept = 0
@@ -116,123 +130,7 @@ def compressed_rows(f: int, uri: str, codec: str, source: str, text_field: str, 
             row.update(file_index=f, block=0, idx=idx)
             yield row
     if faults:
-        yield _fault(f, _codec_fault(codec, faults[0]), _one_line(faults[0]), kept)
-
-
-def _plain(v: Any, strict: bool) -> Any:
-    """A Parquet value as a JSON value (see the module docstring)."""
-    if v is None or isinstance(v, str | bool | int | float):
-        return v
-    if isinstance(v, bytes):
-        try:
-            return v.decode("utf-8")
-        except UnicodeDecodeError:
-            if strict:
-                raise Reject("bad_utf8") from None
-            return {"$base64": base64.b64encode(v).decode("ascii")}
-    if isinstance(v, dict):
-        return {k: _plain(x, strict) for k, x in v.items() if x is not None}
-    if isinstance(v, list):
-        if v and all(isinstance(x, tuple) and len(x) == 2 for x in v):  # a Parquet map
-            if all(isinstance(k, str) for k, _ in v):
-                return {k: _plain(x, strict) for k, x in v}
-            return [[_plain(k, strict), _plain(x, strict)] for k, x in v]
-        return [_plain(x, strict) for x in v]
-    if isinstance(v, dt.datetime | dt.date | dt.time):
-        return v.isoformat()
-    if isinstance(v, decimal.Decimal | dt.timedelta):
-        return str(v)
-    return str(v)
-
-
-def _raw(row: dict[str, Any]) -> bytes:
-    """What quarantine keeps of a Parquet row: its JSON (binary that is not UTF-8 as base64)."""
-    try:
-        return strict_json({k: _plain(v, False) for k, v in row.items() if v is not None}).encode("utf-8")
-    except Exception:  # noqa: BLE001 - nothing better to keep than the row's position
-        return b""
-
-
-def parquet_row(row: dict[str, Any], source: str, text_field: str, max_bytes: int) -> dict[str, Any]:
-    strict = (*STRICT_FIELDS, text_field)
-    try:
-        obj = {k: _plain(v, k in strict) for k, v in row.items() if v is not None}
-    except Reject as r:
-        return quarantine_row(r.reason, _raw(row), source=source)
-    except Exception:  # noqa: BLE001
-        return quarantine_row("parse_error", _raw(row), source=source)
-    return guarded(obj, lambda: _raw(row), source, text_field, max_bytes)
-
-
-def _is_text(t) -> bool:
-    import pyarrow as pa
-
-    return (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t)
-            or pa.types.is_large_binary(t) or pa.types.is_null(t) or str(t) in ("string_view", "binary_view"))
-
-
-def schema_conflict(schema, text_field: str) -> str | None:
-    """Why a file's columns cannot be records (e.g. `text` is int64), or None."""
-    import pyarrow as pa
-
-    def ok_id(t):
-        return _is_text(t) or pa.types.is_integer(t)
-
-    def ok_messages(t):
-        return pa.types.is_null(t) or ((pa.types.is_list(t) or pa.types.is_large_list(t))
-                                       and pa.types.is_struct(t.value_type))
-
-    for name, ok, want in ((text_field, _is_text, "string"), ("id", ok_id, "string or integer"),
-                           ("source", ok_id, "string"), ("messages", ok_messages, "list<struct<role, content>>")):
-        if name in schema.names:
-            t = schema.field(name).type
-            t = t.value_type if pa.types.is_dictionary(t) else t
-            if not ok(t):
-                return f"column `{name}` is {t}, expected {want}"
-    return None
-
-
-def _batch_rows(batch) -> list[dict[str, Any]]:
-    """Rows of a record batch; a string column holding invalid UTF-8 is read as binary instead."""
-    import pyarrow as pa
-
-    try:
-        return batch.to_pylist()
-    except UnicodeDecodeError:
-        views = {pa.string(): pa.binary(), pa.large_string(): pa.large_binary()}
-        cols = [c.view(views[c.type]) if c.type in views else c for c in batch.columns]
-        return pa.RecordBatch.from_arrays(cols, names=batch.schema.names).to_pylist()
-
-
-def parquet_rows(f: int, uri: str, source: str, text_field: str, max_bytes: int):
-    """Parsed rows of one Parquet file (idx = row index), then a fault row if it could not be read."""
-    import pyarrow.parquet as pq
-
-    kept = 0
-    try:
-        src = open_file(uri, random_access=True)
-    except Exception as e:  # noqa: BLE001
-        yield _fault(f, "unreadable", _one_line(e), 0)
-        return
-    with src:
-        try:
-            pf = pq.ParquetFile(src)
-        except Exception as e:  # noqa: BLE001 - missing or garbage footer, not Parquet at all
-            yield _fault(f, "bad_parquet", _one_line(e), 0)
-            return
-        conflict = schema_conflict(pf.schema_arrow, text_field)
-        if conflict:
-            yield _fault(f, "schema_conflict", conflict, 0)
-            return
-        try:
-            for batch in pf.iter_batches(batch_size=ROWS_PER_BATCH):
-                for row in _batch_rows(batch):
-                    out = parquet_row(row, source, text_field, max_bytes)
-                    out.update(file_index=f, block=0, idx=kept)
-                    kept += 1
-                    yield out
-        except Exception as e:  # noqa: BLE001 - a corrupt page or column chunk: keep what came before
-            yield _fault(f, "bad_parquet", _one_line(e), kept)
+        yield fault_row(f, _codec_fault(codec, faults[0]), one_line(faults[0]), kept)
 
 
 def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], text_field: str, max_bytes: int):
@@ -251,6 +149,8 @@ def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], tex
             for t in batch.column(0).to_pylist():
                 f, uri, codec = tasks[t]
                 if codec == "parquet":
+                    from curation.parquet_rows import parquet_rows
+
                     rows = parquet_rows(f, uri, relpaths[f], text_field, max_bytes)
                 else:
                     rows = compressed_rows(f, uri, codec, relpaths[f], text_field, max_bytes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from curation.filereaders import FAULT, make_file_reader
+from curation.filereaders import FAULT, check_filesystems, make_file_reader
 from curation.listing import (
     JSONL_EXT,
     PARQUET_EXT,
@@ -65,6 +65,7 @@ def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field:
                         F.lit(-1).cast("long").alias("idx"), F.col("value").cast("binary").alias("value"))
         frames.append(raw.mapInArrow(make_parser(files, relpaths, text_field, max_bytes), PARSED_DDL))
     if tasks:
+        check_filesystems([u for _, u, _ in tasks])
         task_bytes = sum(listed[i][2] for i, _, _ in tasks)
         slices = min(len(tasks), max(spark.sparkContext.defaultParallelism, math.ceil(task_bytes / TASK_BYTES)))
         ids = spark.range(0, len(tasks), 1, slices)
