@@ -1,6 +1,6 @@
 """Curation job: run a pipeline spec over JSONL or Parquet input with Spark.
 
-    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077]
+    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077] [--strict]
     spark-submit jobs/curate.py pipeline.py --input PATH --out DIR
     forge curate train-classifier --positive good.jsonl --negative web.jsonl --out models/quality
 

@@ -227,6 +227,19 @@ def test_strict_run_fails_in_one_line_and_writes_nothing(spark, inputs, tmp_path
     assert snapshot(inputs) == before
 
 
+def test_files_read_per_task_give_the_same_bytes_however_tasks_are_packed(spark, run, inputs, tmp_path,
+                                                                           monkeypatch):
+    import curation.readers
+
+    result, out, _, _ = run
+    monkeypatch.setattr(curation.readers, "TASK_BYTES", 1)  # one Spark task per file instead of packed ones
+    again = run_pipeline(Pipeline(steps=[]), [str(inputs / "jsonl"), str(inputs / "parquet")], tmp_path / "again",
+                         spark=spark)
+    assert again.manifest.id == result.manifest.id
+    assert snapshot(tmp_path / "again" / "ledger") == snapshot(out / "ledger")
+    assert snapshot(tmp_path / "again" / "data") == snapshot(out / "data")
+
+
 def test_parse_record_never_raises_on_hostile_lines():
     for line in (DEEP.encode(), HUGE_INT.encode(), b'{"text": "x", "metadata": "' + b"[" * 5000 + b'"}',
                  b'{"text": "x", "metadata": {"a": 1}, "a": 2}', b'{"text": "x", "source": {"a": 1}}'):
