@@ -4,6 +4,11 @@
 kept/dropped/quarantined, `reason`, `cluster_id` for dedup drops), so kept + dropped + quarantined
 = input, always. Dropped records are kept whole under `DIR/dropped/` (any decision can be reversed);
 malformed input is kept byte for byte under `DIR/quarantine/`.
+
+A file that could not be read to its end adds one more row: `input` = the file (no line), `step`
+read, `decision` quarantined, the file's `reason`, and `records_kept`, the records read from it
+before the fault (they have rows of their own). The manifest counts them as `quarantined_files` and
+lists them under `extra.quarantined_files`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Any
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 
-LEDGER_COLUMNS = ["input", "id", "source", "step", "decision", "reason", "cluster_id"]
+LEDGER_COLUMNS = ["input", "id", "source", "step", "decision", "reason", "cluster_id", "records_kept"]
+LEDGER_DDL = ("input string, id string, source string, step string, decision string, reason string, "
+              "cluster_id string, records_kept long")
 DATA_BYTES_PER_FILE = 256 << 20
 
 
@@ -53,8 +60,17 @@ def funnel_from_counts(rows: list[tuple[str | None, str, str | None, int]], step
     return funnel
 
 
-def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], numbered, stage_outs, live) -> tuple[Manifest, list[dict[str, Any]], dict[str, Any]]:
-    """Write data, ledger, dropped and quarantine under `tmp`; return the manifest (not yet written)."""
+def _fault_rows(spark, faults: list[tuple[str, Any]]):
+    rows = [(name, None, name, "read", "quarantined", f.reason, None, f.records_kept) for name, f in faults]
+    return spark.createDataFrame(rows, LEDGER_DDL)
+
+
+def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], numbered, stage_outs, live,
+                   faults: list[tuple[str, Any]] = ()) -> tuple[Manifest, list[dict[str, Any]], dict[str, Any]]:
+    """Write data, ledger, dropped and quarantine under `tmp`; return the manifest (not yet written).
+
+    `faults`: (ledger name, `curation.listing.FileFault`) of the files not read to their end.
+    """
     from pyspark.sql import functions as F
 
     from curation.report import save_funnel_png
@@ -65,16 +81,17 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
     n_data = max(1, math.ceil(total_bytes / DATA_BYTES_PER_FILE))
     n_side = max(1, math.ceil(total_bytes / (8 * DATA_BYTES_PER_FILE)))
     null = F.lit(None).cast("string")
+    no_count = F.lit(None).cast("long").alias("records_kept")
 
     read_q = _with_input(numbered.filter("status = 'quarantined'"), files)
     staged = [_with_input(s.filter("decision != 'kept'"), files) for s in stage_outs]
     kept = _with_input(live, files)
     ledger_parts = [
         read_q.select("input", "id", "source", F.lit("read").alias("step"), F.lit("quarantined").alias("decision"),
-                      "reason", null.alias("cluster_id"), "kind"),
+                      "reason", null.alias("cluster_id"), no_count, "kind"),
         kept.select("input", "id", "source", null.alias("step"), F.lit("kept").alias("decision"),
-                    null.alias("reason"), null.alias("cluster_id"), "kind"),
-        *[s.select(*LEDGER_COLUMNS, "kind") for s in staged],
+                    null.alias("reason"), null.alias("cluster_id"), no_count, "kind"),
+        *[s.select(*LEDGER_COLUMNS[:-1], no_count, "kind") for s in staged],
     ]
     ledger = ctx.checkpoint(_union(ledger_parts), "ledger")  # read twice: counts, then the ledger files
     # one small job for every count the funnel and manifest need
@@ -83,7 +100,10 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
         rows.append((r["step"], r["decision"], r["reason"], r["count"]))
         if r["decision"] == "kept":
             kinds[r["kind"]] = kinds.get(r["kind"], 0) + r["count"]
-    write_parquet(ledger.select(*LEDGER_COLUMNS), tmp / "ledger", num_files=n_side, key=("input",))
+    ledger = ledger.select(*LEDGER_COLUMNS)
+    if faults:  # not records: kept out of the counts above, in the ledger beside the records they held
+        ledger = ledger.unionByName(_fault_rows(spark, faults))
+    write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",))
 
     record_cols = ["input", "id", "source", "kind", "text", "messages", "chat_template_kwargs", "metadata"]
     if pipeline.keep_dropped:
@@ -113,12 +133,19 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
     funnel = funnel_from_counts(rows, pipeline.step_names())
     totals = {d: sum(c for _, dd, _, c in rows if dd == d) for d in ("kept", "dropped", "quarantined")}
     blank = ctx.blank_lines
+    skipped: dict[str, int] = {}
+    for i in inputs:
+        for k, v in i.skipped.items():
+            skipped[k] = skipped.get(k, 0) + v
     counts = {"input": sum(totals.values()), **totals, "records": totals["kept"], "blank_lines": blank,
-              "by_kind": dict(sorted(kinds.items()))}
+              "by_kind": dict(sorted(kinds.items())), "quarantined_files": len(faults),
+              "skipped_files": dict(sorted(skipped.items()))}
+    quarantined_files = [{"file": name, "reason": f.reason, "records_kept": f.records_kept, "detail": f.detail}
+                         for name, f in faults]
     shutil.rmtree(ctx.scratch, ignore_errors=True)  # scratch is not part of the dataset
     save_funnel_png(funnel, tmp / "funnel.png")
     config = {"inputs": [i.path for i in inputs], "formats": [i.fmt for i in inputs], **pipeline.config()}
     parents = sorted({p for i in inputs for p in i.parents})
     manifest = Manifest.build(tmp, "curated", config, parents=parents, counts=counts,
-                              extra={"funnel": funnel, "report": "funnel.png"})
+                              extra={"funnel": funnel, "report": "funnel.png", "quarantined_files": quarantined_files})
     return manifest, funnel, {"kinds": kinds}

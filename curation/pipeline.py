@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curation.readers import MAX_DOC_BYTES
+from curation.parse import MAX_DOC_BYTES
 from curation.steps.base import DatasetStep, RecordStep, config_of
 from dataforge.core.errors import SpecError
 
@@ -19,6 +19,9 @@ class Pipeline(BaseModel):
         text_field: the JSON field holding the document text (chat records use `messages`).
         keep_dropped: keep dropped records under `DIR/dropped/` so any decision can be reversed.
         max_doc_bytes: lines longer than this are quarantined as `too_large`.
+        strict: an input file that cannot be read to its end (truncated or corrupt compression, bad
+            Parquet, broken symlink, ...) fails the run instead of being quarantined as a file. Not part
+            of `config()`: a strict run that succeeds writes exactly what a lenient one writes.
     Example:
         pipeline = Pipeline(steps=[ExactDedup(), GopherQualityFilter()], text_field="content")
     """
@@ -29,6 +32,7 @@ class Pipeline(BaseModel):
     text_field: str = "text"
     keep_dropped: bool = True
     max_doc_bytes: int = Field(MAX_DOC_BYTES, gt=0)
+    strict: bool = False
 
     @field_validator("steps")
     @classmethod

@@ -19,7 +19,7 @@ from typing import Any
 
 from curation.ledger import finish_outputs
 from curation.pipeline import Pipeline
-from curation.readers import LINE_BITS, PARSED_DDL, InputSet, make_parser, raw_frame, resolve_input
+from curation.readers import FAULT, LINE_BITS, FileFault, InputSet, parsed_frame, resolve_input
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
@@ -114,16 +114,27 @@ def _line_numbers(ctx, parsed):
 
 
 def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths: list[str]):
-    from functools import reduce
+    """The numbered records of every input, and the faults of the files that could not be read to their end."""
+    from pyspark.sql import functions as F
 
-    from curation.readers import file_key
-
-    files = {file_key(u): i for i, u in enumerate(u for inp in inputs for u in inp.files)}
-    raw = reduce(lambda a, b: a.unionByName(b), [raw_frame(ctx.spark, inp) for inp in inputs])
-    parsed = raw.mapInArrow(make_parser(files, relpaths, pipeline.text_field, pipeline.max_doc_bytes), PARSED_DDL)
+    parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes)
     parsed = ctx.checkpoint(parsed, "parsed")
+    uris = [u for inp in inputs for u in inp.files]
+    faults = [(relpaths[r["file_index"]], FileFault(uris[r["file_index"]], r["reason"],
+                                                    bytes(r["raw"] or b"").decode("utf-8", "replace"), int(r["idx"])))
+              for r in parsed.filter(F.col("status") == FAULT).collect()]  # a few rows at most: one per file
+    faults.sort(key=lambda nf: nf[0])
     # the line-number join is a broadcast of a few rows per file: cheaper to redo than to store
-    return _line_numbers(ctx, parsed)
+    return _line_numbers(ctx, parsed.filter(F.col("status") != FAULT)), faults
+
+
+def check_faults(faults: list[tuple[str, FileFault]], strict: bool) -> None:
+    """With `strict`, the first file fault fails the run in one line (files named as in the ledger)."""
+    if strict and faults:
+        name, f = faults[0]
+        more = f" (and {len(faults) - 1} more)" if len(faults) > 1 else ""
+        raise ForgeError(f"{name}: {f.reason} ({f.detail}){more}; --strict stops on a bad input file, "
+                         "run without it to quarantine the file and keep the rest")
 
 
 def _run_stage(ctx: RunContext, kind: str, steps: list[tuple[str, Any]], live):
@@ -149,7 +160,8 @@ def check_local_inputs(inputs: list[str]) -> None:
 
 
 def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=None, fmt: str | None = None,
-                 progress: Progress | None = None, overwrite: bool = False) -> CurateResult:
+                 progress: Progress | None = None, overwrite: bool = False,
+                 strict: bool | None = None) -> CurateResult:
     """Curate `inputs` into the dataset directory `out` (atomically, with ledger and manifest).
 
     Args:
@@ -158,15 +170,17 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
         out: the output dataset directory (a local or shared-mount path).
         fmt: force "jsonl" or "parquet" instead of detecting from file names.
         overwrite: replace a curated dataset already in `out` that has another id.
+        strict: fail on the first input file that cannot be read to its end (default: `pipeline.strict`)
+            instead of quarantining it and going on; nothing is written then.
     """
     check_local_inputs(inputs)
     with claim_output(out, "curated", verb="curate", overwrite=overwrite, inputs=inputs,
                       config=pipeline.config()) as claim:
-        return _run(claim, pipeline, inputs, out, spark, fmt, progress)
+        return _run(claim, pipeline, inputs, out, spark, fmt, progress, strict)
 
 
 def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, spark, fmt: str | None,
-         progress: Progress | None) -> CurateResult:
+         progress: Progress | None, strict: bool | None) -> CurateResult:
     from dataforge.core.spark import get_spark
 
     say = progress or (lambda _msg: None)
@@ -174,6 +188,9 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
     out = Path(out).absolute()
     resolved = [resolve_input(spark, p, fmt) for p in inputs]
     relpaths = [inp.display(u, len(resolved) > 1) for inp in resolved for u in inp.files]
+    strict = pipeline.strict if strict is None else strict
+    faults = [(inp.display(f.uri, len(resolved) > 1), f) for inp in resolved for f in inp.faults]
+    check_faults(faults, strict)
     for step in pipeline.steps:
         step.prepare(spark) if not is_datatrove_step(step) else None
     # Small inputs get few partitions (task overhead dominates); large ones up to the shuffle setting.
@@ -183,7 +200,9 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
     with claim.atomic_dir() as tmp, tuned(spark):
         ctx = RunContext(spark, tmp / "_work", partitions)
         say("read")
-        numbered = _read(ctx, pipeline, resolved, relpaths)
+        numbered, read_faults = _read(ctx, pipeline, resolved, relpaths)
+        check_faults(read_faults, strict)
+        faults = sorted(faults + read_faults, key=lambda nf: nf[0])
         live = numbered.filter("status = 'ok'").select(*WORK_COLUMNS)
         stage_outs = []
         for kind, steps in stages:
@@ -193,6 +212,6 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
             live = staged.filter("decision = 'kept'").select(*WORK_COLUMNS)
         say("write")
         manifest, funnel, stats = finish_outputs(ctx, tmp, pipeline, resolved, relpaths, numbered, stage_outs,
-                                                 live)
+                                                 live, faults)
         manifest.write(tmp)
     return CurateResult(manifest=manifest, funnel=funnel, out=out, stats=stats)

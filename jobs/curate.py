@@ -1,6 +1,6 @@
 """Curation job: run a pipeline spec over JSONL or Parquet input with Spark.
 
-    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077] [--overwrite]
+    forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077] [--overwrite] [--strict]
     spark-submit jobs/curate.py pipeline.py --input PATH --out DIR
     forge curate train-classifier --positive good.jsonl --negative web.jsonl --out models/quality [--overwrite]
 
@@ -31,6 +31,9 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
         fmt: str = typer.Option(None, "--format", help="Force 'jsonl' or 'parquet' instead of file extensions."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a curated dataset already in --out "
                                        "(never anything else)."),
+        strict: bool = typer.Option(False, "--strict", help="Fail on an input file that cannot be read to its "
+                                    "end (truncated .gz, bad Parquet, broken symlink, ...) instead of "
+                                    "quarantining it and going on."),
         ) -> None:
     """Run a curation pipeline over JSONL or Parquet input."""
     from rich.console import Console
@@ -63,11 +66,16 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
             seen.append(stage)
             bar.update(task, description=stage)
 
-        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress, overwrite=overwrite)
+        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress,
+                              overwrite=overwrite, strict=strict or None)
     print_funnel(result.funnel, Console())
     c = result.manifest.counts
     typer.echo(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
-               f"{c['quarantined']:,} quarantined")
+               f"{c['quarantined']:,} quarantined" + (f"; {c['quarantined_files']:,} input files quarantined"
+                                                       if c.get("quarantined_files") else ""))
+    for f in result.manifest.extra.get("quarantined_files", []):
+        typer.echo(f"quarantined file {f['file']}: {f['reason']} ({f['detail']}), "
+                   f"{f['records_kept']:,} records before the fault kept")
     typer.echo(f"{result.out}  (manifest {result.manifest.id}, report {result.out / 'funnel.png'})")
 
 

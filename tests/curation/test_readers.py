@@ -40,6 +40,13 @@ LINES = [
     ({"text": "No id here, so a content hash is used.", "lang": "en"}, "kept"),
     ({"id": 7, "text": "An integer id becomes a string."}, "kept"),
     ({"text": "\n\n".join(m["content"] for m in CHAT)}, "dup_pair"),  # same text as the chat record
+    ('{"text": "deep", "m": ' + "[" * 3000 + "]" * 3000 + "}", "too_deep"),
+    ('{"text": "long int", "n": ' + "7" * 4500 + "}", "bad_number"),
+    ({"messages": [{"role": "assistant", "content": "x", "reasoning_content": "hmm"}]}, "unsupported_message_field"),
+    ({"messages": CHAT2, "chat_template_kwargs": {"enable_thinking": True, "effort": "high"}},
+     "unsupported_chat_template_kwargs"),
+    ({"text": "same key twice", "lang": "en", "metadata": {"lang": "fr"}}, "metadata_conflict"),
+    ({"text": "a source that is an object", "source": {"crawl": 1}}, "bad_source"),
 ]
 
 
