@@ -10,6 +10,7 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.inplace import InPlaceClaim
 from dataforge.core.manifest import Manifest, code_version, data_files
+from dataforge.core.secrets import redact
 from training.spec import Run
 
 
@@ -36,7 +37,7 @@ def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complet
 
     files = {f"model/{k}": v for k, v in data_files(out / "model").items()}
     files.update({k: v for k, v in data_files(out).items() if k == "metrics.jsonl"})
-    config = run.model_dump(mode="json")
+    config = redact(run.model_dump(mode="json"))  # e.g. a monitor's key in the DeepSpeed config
     parents = [mixture_id]
     mid = stable_hash({"kind": "run", "parents": parents, "config": config, "files": files})
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
