@@ -41,6 +41,8 @@ CONFIG_NOTES = {"default": "the kept records", "dropped": "records a filter, jud
                 "ledger": "one row per input record: its decision and reason", "calls": "every LLM call",
                 "chat": "the kept chat records", "validation": "held-out pieces",
                 "metrics": "one row per logged training step"}
+KIND_NOTES = {"run": "one row per logged training step (`metrics.jsonl`)",
+              "classifier": "one row per label: examples read, trained on, held out (`labels.jsonl`)"}
 
 
 def size_category(n: int) -> str:
@@ -115,6 +117,26 @@ def front_matter(meta: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000) + "---\n"
 
 
+def tables_section(configs: list[dict[str, Any]], kind: str = "") -> list[str]:
+    """Markdown lines: the folder's tables (configs) and how to load each with `datasets`."""
+    out = ["## Tables", ""]
+    if not configs:
+        return [*out, "This folder holds no record table; `datasets.load_dataset` has nothing to load here.", ""]
+    out += ["| config | files | what |", "|---|---|---|"]
+    for c in configs:
+        paths = [p for d in c["data_files"] for p in ([d["path"]] if isinstance(d["path"], str) else d["path"])]
+        shown = ", ".join(f"`{p}`" for p in paths)
+        note = CONFIG_NOTES.get(c["config_name"], "")
+        if kind in KIND_NOTES and c["config_name"] == "default":
+            note = KIND_NOTES[kind]
+        out.append(f"| `{c['config_name']}` | {shown} | {note} |")
+    out += ["", "```python", "from datasets import load_dataset", "",
+            "ds = load_dataset(\"path/to/this/folder\")  # the default config"]
+    out += [f"ds = load_dataset(\"path/to/this/folder\", \"{c['config_name']}\")"
+            for c in configs if c["config_name"] != "default"]
+    return [*out, "```", ""]
+
+
 def lineage_body(m: Manifest, configs: list[dict[str, Any]], title: str, intro: Sequence[str] = ()) -> str:
     """The markdown body: what the folder is, its lineage, counts, and how to load each table."""
     out = [f"# {title}", "", f"`{m.kind}` output `{m.id}`, written by DataForge {m.code_version}.", "", *intro]
@@ -126,20 +148,7 @@ def lineage_body(m: Manifest, configs: list[dict[str, Any]], title: str, intro: 
         out += ["## Counts", "", "| count | value |", "|---|---:|"]
         out += [f"| {k} | {json.dumps(v) if isinstance(v, dict | list) else v} |" for k, v in m.counts.items()]
         out.append("")
-    out += ["## Tables", ""]
-    if configs:
-        out += ["| config | files | what |", "|---|---|---|"]
-        for c in configs:
-            paths = c["data_files"][0]["path"]
-            shown = ", ".join(f"`{p}`" for p in ([paths] if isinstance(paths, str) else paths))
-            out.append(f"| `{c['config_name']}` | {shown} | {CONFIG_NOTES.get(c['config_name'], '')} |")
-        out += ["", "```python", "from datasets import load_dataset", "",
-                "ds = load_dataset(\"path/to/this/folder\")  # the default config"]
-        out += [f"ds = load_dataset(\"path/to/this/folder\", \"{c['config_name']}\")"
-                for c in configs if c["config_name"] != "default"]
-        out += ["```", ""]
-    else:
-        out += ["This folder holds no record table.", ""]
+    out += tables_section(configs, m.kind)
     config_json = json.dumps(redact(m.config), indent=2, sort_keys=True, ensure_ascii=False)
     out += ["## Config", "", "<details><summary>the producing config (secrets redacted)</summary>", "",
             "```json", config_json, "```", "", "</details>", ""]
@@ -150,7 +159,7 @@ def card_text(m: Manifest, configs: list[dict[str, Any]], *, title: str | None =
               intro: Sequence[str] = (), body: str | None = None, **meta_kw: Any) -> str:
     """The whole card: front matter, then `body` (default: the lineage summary)."""
     meta = metadata(m, configs, **meta_kw)
-    text = body if body is not None else lineage_body(m, configs, title or meta["pretty_name"], intro)
+    text = redact_text(body) if body is not None else lineage_body(m, configs, title or meta["pretty_name"], intro)
     return front_matter(meta) + "\n" + text.rstrip("\n") + "\n"
 
 
@@ -175,8 +184,8 @@ def default_configs(root: Path, m: Manifest) -> list[dict[str, Any]]:
         return parquet_configs(root, PARQUET_TABLES[m.kind])
     if m.kind == "run" and (root / "metrics.jsonl").is_file():
         return [config("default", "metrics.jsonl")]
-    if m.kind == "classifier" and (root / "validation.jsonl").is_file():
-        return [config("default", "validation.jsonl")]
+    if m.kind == "classifier" and (root / "labels.jsonl").is_file():
+        return [config("default", "labels.jsonl")]
     return []
 
 

@@ -172,6 +172,22 @@ def test_a_run_folder_card_makes_metrics_the_default_config(tmp_path):
     assert load(run)["loss"][:2] == [3.0, 2.9]
 
 
+def test_a_classifier_folder_loads_its_per_label_table(tmp_path):
+    from curation import train_classifier
+
+    pos = tmp_path / "pos.txt"
+    neg = tmp_path / "neg.txt"
+    pos.write_text("".join(f"a careful well written sentence about topic {i}\n" for i in range(12)))
+    neg.write_text("".join(f"buy now cheap click here {i} !!!\n" for i in range(10)))
+    m = train_classifier([pos], [neg], tmp_path / "clf")
+    meta = front(tmp_path / "clf")
+    assert config_names(meta) == ["default"] and meta["tags"] == ["dataforge", "classifier"]
+    labels = load(tmp_path / "clf")
+    assert labels["label"] == ["hq", "lq"] and labels["read"] == [12, 10]
+    assert sum(labels["train"]) + sum(labels["validation"]) == m.counts["train"] + m.counts["validation"]
+    assert "labels.jsonl" in m.files and "README.md" not in m.files
+
+
 def test_a_folder_without_tables_gets_a_card_that_says_so(tmp_path):
     clf = tmp_path / "clf"
     clf.mkdir()
