@@ -158,18 +158,33 @@ def test_generated_card_and_load_dataset_cover_records_dropped_and_quarantine(ge
 
 
 def test_a_run_folder_card_makes_metrics_the_default_config(tmp_path):
+    from training.runinfo import write_run_manifest
+    from training.spec import Model, Run
+
     run = tmp_path / "run"
     (run / "model").mkdir(parents=True)
     (run / "model" / "config.json").write_text("{}")
+    (run / "checkpoints").mkdir()
     (run / "metrics.jsonl").write_text("".join(json.dumps({"step": i, "loss": 3.0 - i / 10}) + "\n"
                                                for i in range(5)))
-    m = Manifest.build(run, "run", {"name": "tiny", "api_key": "sk-secret-123456"}, parents=["abc"],
-                       counts={"steps": 5, "complete": True})
-    write_card(run, m)
+    spec = Run(name="tiny", mixture="m", model=Model(config={"model_type": "llama"}))
+    m = write_run_manifest(run, spec, "mixture-id", steps=5, complete=True, stage_losses=[])
     meta = front(run)
     assert config_names(meta) == ["default"] and meta["size_categories"] == ["n<1K"]
-    assert "sk-secret-123456" not in (run / "README.md").read_text()
+    assert meta["pretty_name"] == "tiny" and meta["tags"] == ["dataforge", "run"]
+    body = (run / "README.md").read_text()
+    assert "# Training run `tiny`" in body and "`mixture-id`" in body and "README.md" not in m.files
     assert load(run)["loss"][:2] == [3.0, 2.9]
+
+
+def test_secrets_in_a_config_never_reach_the_card(tmp_path):
+    d = tmp_path / "d"
+    (d / "data").mkdir(parents=True)
+    m = Manifest.build(d, "curated", {"name": "x", "api_key": "sk-secret-123456",
+                                      "url": "https://user:hunter2pass@host/v1"}, counts={"records": 0})
+    write_card(d, m)
+    text = (d / "README.md").read_text()
+    assert "sk-secret-123456" not in text and "hunter2pass" not in text and "<redacted>" in text
 
 
 def test_a_classifier_folder_loads_its_per_label_table(tmp_path):
