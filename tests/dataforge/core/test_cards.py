@@ -214,6 +214,24 @@ def test_a_folder_without_tables_gets_a_card_that_says_so(tmp_path):
     assert "no record table" in (clf / "README.md").read_text()
 
 
+def test_a_curated_folder_with_both_record_kinds_loads_text_by_default_and_chat_by_name(tmp_path):
+    from dataforge.core import ChatRecord, TextRecord
+    from dataforge.core.io import write_table
+    from dataforge.core.records import CHAT_SCHEMA, TEXT_SCHEMA
+
+    d = tmp_path / "mixed"
+    write_table([TextRecord("plain words", id="t1").to_row()], d / "data" / "text" / "part-00000.parquet",
+                TEXT_SCHEMA)
+    chats = [ChatRecord([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}],
+                        id=f"c{i}").to_row() for i in range(2)]
+    write_table(chats, d / "data" / "chat" / "part-00000.parquet", CHAT_SCHEMA)
+    m = Manifest.build(d, "curated", {"steps": []}, counts={"records": 3, "by_kind": {"chat": 2, "text": 1}})
+    write_card(d, m)
+    assert config_names(front(d)) == ["default", "chat"]
+    assert load(d)["id"] == ["t1"]
+    assert load(d, "chat")["messages"][1][1]["content"] == "hello"
+
+
 def test_front_matter_values_are_quoted_safely(tmp_path):
     d = tmp_path / "d"
     (d / "data").mkdir(parents=True)
