@@ -65,6 +65,12 @@ def test_load_dataset_on_a_mixture_loads_its_piece_index_and_each_stage(example,
     assert pieces.num_rows == mx.manifest.counts["pieces"] == sum(st.num_pieces for st in mx.stages)
     decay = load_dataset(str(mx.path), "stage-decay", split="train", cache_dir=str(tmp_path / "hf"))
     assert decay.num_rows == mx.stages[1].num_pieces and set(decay["source"]) == {"web", "math"}
+    # the exported copy holds the same tables, and every shard byte for byte
+    assert forge(["export", str(mx.path), "--to", str(tmp_path / "up")]) == 0
+    copied = sorted(p.relative_to(tmp_path / "up").as_posix() for p in (tmp_path / "up").rglob("*") if p.is_file())
+    assert copied == sorted([*mx.manifest.files, "README.md", "weights.png", "manifest.json"])
+    again = load_dataset(str(tmp_path / "up"), "stage-decay", split="train", cache_dir=str(tmp_path / "hf2"))
+    assert again["doc_id"] == decay["doc_id"]
 
 
 def test_pieces_are_the_source_tokens_at_their_offsets(example, data_root):
