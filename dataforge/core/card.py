@@ -67,7 +67,7 @@ def parquet_configs(root: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
     """A config per table whose folder holds Parquet files (a record dataset's layout)."""
     out = []
     for name, rel in tables.items():
-        if name == "default" and not _has(root, rel) and _has(root, f"{rel}/text") | _has(root, f"{rel}/chat"):
+        if name == "default" and not _has(root, rel) and (_has(root, f"{rel}/text") or _has(root, f"{rel}/chat")):
             # both record kinds: one schema each, side by side (curation/ledger.py); text is the default
             if _has(root, f"{rel}/text"):
                 out.append(config("default", f"{rel}/text/*.parquet"))
@@ -170,12 +170,14 @@ def _records(m: Manifest) -> int | None:
     return None
 
 
-def _record_kind(root: Path, m: Manifest) -> str | None:
-    kind = m.extra.get("record_kind")
-    if kind:
-        return str(kind)
+def _record_kinds(m: Manifest) -> list[str]:
+    """text and/or chat: a generated output names its layout, a curated one counts records by kind."""
+    if m.kind not in {"generated", "curated", "corpus"}:
+        return []
+    if m.extra.get("record_kind"):
+        return [str(m.extra["record_kind"])]
     by_kind = m.counts.get("by_kind") or {}
-    return next(iter(by_kind), None) if isinstance(by_kind, dict) else None
+    return sorted(str(k) for k in by_kind) if isinstance(by_kind, dict) else []
 
 
 def default_configs(root: Path, m: Manifest) -> list[dict[str, Any]]:
@@ -199,11 +201,10 @@ def write_card(root: str | Path, m: Manifest, **kw: Any) -> Path:
     configs = kw.pop("configs", None)
     configs = default_configs(root, m) if configs is None else configs
     kw.setdefault("records", _records(m))
-    if "task_categories" not in kw and m.kind in {"generated", "curated", "corpus"} and _record_kind(root, m):
-        kw["task_categories"] = ["text-generation"]
-    if "tags" not in kw:
-        rk = _record_kind(root, m) if m.kind in {"generated", "curated", "corpus"} else None
-        kw["tags"] = [rk] if rk else []
+    kinds = _record_kinds(m)
+    if "task_categories" not in kw and kinds:
+        kw["task_categories"] = ["text-generation"]  # text and chat records are both for LM training
+    kw.setdefault("tags", kinds)
     path = root / CARD
     atomic_write_text(path, card_text(m, configs, **kw))
     return path

@@ -227,7 +227,7 @@ def test_a_curated_folder_with_both_record_kinds_loads_text_by_default_and_chat_
     write_table(chats, d / "data" / "chat" / "part-00000.parquet", CHAT_SCHEMA)
     m = Manifest.build(d, "curated", {"steps": []}, counts={"records": 3, "by_kind": {"chat": 2, "text": 1}})
     write_card(d, m)
-    assert config_names(front(d)) == ["default", "chat"]
+    assert config_names(front(d)) == ["default", "chat"] and front(d)["tags"] == ["dataforge", "curated", "chat", "text"]
     assert load(d)["id"] == ["t1"]
     assert load(d, "chat")["messages"][1][1]["content"] == "hello"
 
