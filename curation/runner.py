@@ -23,6 +23,7 @@ from curation.readers import FAULT, LINE_BITS, FileFault, InputSet, parsed_frame
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
+from dataforge.core.card import write_card
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import Claim, claim_output
@@ -213,5 +214,6 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
         say("write")
         manifest, funnel, stats = finish_outputs(ctx, tmp, pipeline, resolved, relpaths, numbered, stage_outs,
                                                  live, faults)
+        write_card(tmp, manifest)  # README.md: Hub configs for data, ledger, dropped, quarantine
         manifest.write(tmp)
     return CurateResult(manifest=manifest, funnel=funnel, out=out, stats=stats)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dataforge.backends.registry import BackendSpec
+from dataforge.core.card import write_card
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.io import write_parquet
@@ -159,6 +160,7 @@ def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks
             dataset_id = stable_hash({"kind": "generated", "parents": parents, "config": config, "rows": content})
             manifest = Manifest.build(tmp, "generated", config, parents=parents, counts=counts, extra=extra,
                                       id=dataset_id)
+            write_card(tmp, manifest)  # README.md: Hub configs for data, dropped, quarantine, calls
             manifest.write(tmp)
     finally:
         rdd.unpersist()

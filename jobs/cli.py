@@ -6,6 +6,7 @@
     forge curate pipeline.py --input X --out Y      # Spark curation
     forge mix build mixture.py                      # versioned mixture
     forge train train.py                            # DeepSpeed run
+    forge export DIR --to PATH                      # a clean, Hub-ready copy of an output
 
 Errors a user can fix print one line and exit 2; `--debug` shows tracebacks (see jobs/cli_errors.py).
 """
@@ -50,13 +51,14 @@ def prepare() -> None:
 
 
 def _register() -> None:
-    from jobs import curate, demo, generate, mix, train
+    from jobs import curate, demo, export, generate, mix, train
 
     app.command("generate")(generate.cli)
     app.add_typer(curate.app, name="curate")
     app.add_typer(mix.app, name="mix")
     app.add_typer(train.app, name="train")
     app.command("demo")(demo.cli)
+    app.command("export")(export.cli)
 
 
 _register()

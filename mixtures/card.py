@@ -2,45 +2,54 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
+from dataforge.core import card as core_card
+from dataforge.core.card import config, tables_section
+from dataforge.core.commit import atomic_write_text
 from dataforge.core.manifest import Manifest
+from mixtures.format import INDEX_FILE, QUARANTINE_FILE
 
 CHART = "weights.png"
 
 
-def _y(value) -> str:
-    # JSON scalars are valid YAML scalars, so quoting goes through json.dumps.
-    return json.dumps(value, ensure_ascii=False)
+def mixture_configs(root: Path, m: Manifest) -> list[dict[str, Any]]:
+    """The mixture's tables: its piece index in training order (default), one config per stage, the
+    held-out pieces and the records that could not be tokenized. Token shards are binary, not tables."""
+    stages = [f"{st['dir']}/{INDEX_FILE}" for st in m.extra["stages"] if st.get("dir")]
+    out = [config("default", stages)] if stages else []
+    out += [config(f"stage-{st['name']}", f"{st['dir']}/{INDEX_FILE}") for st in m.extra["stages"] if st.get("dir")]
+    held = [f"{v['dir']}/{INDEX_FILE}" for v in m.extra.get("validation", {}).values() if v.get("dir")]
+    if held:
+        out.append(config("validation", held))
+    if (root / QUARANTINE_FILE).is_file():
+        out.append(config("quarantine", QUARANTINE_FILE))
+    return out
 
 
-def front_matter(m: Manifest) -> str:
+def front_matter_extra(m: Manifest) -> dict[str, Any]:
+    """Mixture keys beside the Hub's: id, tokenizer, per source and per stage weights (target/realized)."""
     x = m.extra
-    lines = ["---", f"id: {_y(m.id)}", "kind: mixture", f"pretty_name: {_y(m.config['name'])}",
-             f"format_version: {x['format_version']}", f"seed: {m.config['seed']}",
-             f"tokenizer: {{name: {_y(x['tokenizer']['name'])}, hash: {_y(x['tokenizer']['hash'])}}}",
-             f"total_tokens: {m.counts['tokens']}", "sources:"]
-    for name, s in x["sources"].items():
-        lines.append(f"  - {{name: {_y(name)}, kind: {s['kind']}, manifest_id: {_y(s['manifest_id'])}, "
-                     f"train_tokens: {s['train_tokens']}, epochs: {s['epochs']:.4f}}}")
-    lines.append("stages:")
-    for st in x["stages"]:
-        lines.append(f"  - name: {_y(st['name'])}")
-        lines.append(f"    tokens: {st['tokens']}")
-        lines.append(f"    seq_len: {st['seq_len']}")
-        lines.append(f"    sft: {str(st['sft']).lower()}")
-        lines.append("    weights:")
-        for name, s in st["sources"].items():
-            lines.append(f"      {_y(name)}: {{target: {s['target_weight']:.6f}, realized: {s['realized_weight']:.6f}, "
-                         f"tokens: {s['tokens']}, epochs: {s['epochs']:.4f}}}")
-    lines += ["tags: [dataforge, mixture, tokenized]", "---", ""]
-    return "\n".join(lines)
+    return {
+        "id": m.id, "kind": "mixture", "format_version": x["format_version"], "seed": m.config["seed"],
+        "tokenizer": {"name": x["tokenizer"]["name"], "hash": x["tokenizer"]["hash"]},
+        "total_tokens": m.counts["tokens"],
+        "sources": [{"name": name, "kind": s["kind"], "manifest_id": s["manifest_id"],
+                     "train_tokens": s["train_tokens"], "epochs": round(s["epochs"], 4)}
+                    for name, s in x["sources"].items()],
+        "stages": [{"name": st["name"], "tokens": st["tokens"], "seq_len": st["seq_len"], "sft": st["sft"],
+                    "weights": {name: {"target": round(s["target_weight"], 6),
+                                       "realized": round(s["realized_weight"], 6),
+                                       "tokens": s["tokens"], "epochs": round(s["epochs"], 4)}
+                                for name, s in st["sources"].items()}}
+                   for st in x["stages"]],
+    }
 
 
-def card_text(m: Manifest) -> str:
+def card_body(m: Manifest, configs: list[dict[str, Any]]) -> str:
     x = m.extra
-    out = [front_matter(m), f"# Mixture `{m.config['name']}`", "",
+    out = [f"# Mixture `{m.config['name']}`", "",
            f"Mixture version `{m.id}`, tokenized with `{x['tokenizer']['name']}` "
            f"(hash `{x['tokenizer']['hash'][:16]}`), seed {m.config['seed']}, {m.counts['tokens']:,} training tokens "
            f"in {len(x['stages'])} stage(s).", ""]
@@ -60,9 +69,10 @@ def card_text(m: Manifest) -> str:
             out.append(f"| {name} | {s['target_weight']:.4f} | {s['realized_weight']:.4f} | {s['tokens']:,} | "
                        f"{s['epochs']:.3f} | {s['docs']:,} |")
     out += ["", f"![target vs realized weights]({CHART})", "",
-            "Load it with `mixtures.open_mixture(\"" + m.id + "\")`; every shard's sha256 is checked first.", ""]
+            "Load it with `mixtures.open_mixture(\"" + m.id + "\")`; every shard's sha256 is checked first.", "",
+            *tables_section(configs)]
     if x.get("quarantined"):
-        out.insert(-2, f"{x['quarantined']} record(s) could not be tokenized; see `quarantine/`.\n")
+        out.insert(out.index(f"![target vs realized weights]({CHART})") + 2, f"{x['quarantined']} record(s) could not be tokenized; see `quarantine/`.\n")
     return "\n".join(out)
 
 
@@ -90,6 +100,13 @@ def weights_chart(m: Manifest, path: Path) -> Path:
     return path
 
 
+def card_text(root: Path, m: Manifest) -> str:
+    configs = mixture_configs(root, m)
+    return core_card.card_text(m, configs, body=card_body(m, configs), records=m.counts["pieces"],
+                               task_categories=["text-generation"], tags=["tokenized"],
+                               extra=front_matter_extra(m))
+
+
 def write_card(root: Path, m: Manifest) -> None:
-    (root / "README.md").write_text(card_text(m), encoding="utf-8")
+    atomic_write_text(root / core_card.CARD, card_text(root, m))
     weights_chart(m, root / CHART)

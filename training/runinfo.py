@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from dataforge.core.card import write_card
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.inplace import InPlaceClaim
@@ -45,5 +46,8 @@ def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complet
     extra = {"stage_end_loss": {r["stage"]: {"step": r["step"], "loss": r["loss"]} for r in stage_losses}}
     manifest = Manifest(id=mid, kind="run", parents=parents, config=config, counts=counts, files=files,
                         code_version=code_version(), created_at=now, extra=extra)
+    write_card(out, manifest, title=f"Training run `{run.name}`",
+               intro=[f"Trained on mixture `{mixture_id}`; the final model is in `model/`, the loss curve in "
+                      "`loss.png`."])
     manifest.write(out)
     return manifest

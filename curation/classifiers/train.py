@@ -24,12 +24,14 @@ from typing import Any
 import numpy as np
 
 from curation.text import words
+from dataforge.core.card import write_card
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import Claim, claim_output
 
 MODEL_FILE = "model.bin"
+LABELS_FILE = "labels.jsonl"  # per label: examples read, trained on, held out
 EOS = "</s>"  # fastText appends this token to every line; it needs a vector like any word
 
 
@@ -128,10 +130,16 @@ def _train(claim: Claim, config: dict[str, Any], positive: list[str | Path], neg
             (work / "val.txt").write_text("".join(f"__label__{lab} {f}\n" for lab, f in val), "utf-8")
             n, p_at_1, _ = model.test(str(work / "val.txt"))
             metrics = {"examples": n, "accuracy": round(float(p_at_1), 4)}
+        # one row per label: the folder's record table (its card's default config for `load_dataset`)
+        labels = [{"label": lab, "examples": role, "read": n, "train": sum(r[0] == lab for r in train),
+                   "validation": sum(r[0] == lab for r in val)}
+                  for lab, role, n in (("hq", "positive", len(pos)), ("lq", "negative", len(neg)))]
+        (tmp / LABELS_FILE).write_text("".join(json.dumps(r) + "\n" for r in labels), "utf-8")
         manifest = Manifest.build(tmp, "classifier", config,
                                   counts={"positive": len(pos), "negative": len(neg), "train": len(train),
                                           "validation": len(val), "vocabulary": len(vocab)},
                                   extra={"model": MODEL_FILE, "sha256": sha256_file(tmp / MODEL_FILE),
                                          "validation": metrics})
+        write_card(tmp, manifest, intro=[f"A fastText quality classifier: `{MODEL_FILE}` (labels hq, lq)."])
         manifest.write(tmp)
     return manifest

@@ -51,6 +51,28 @@ def test_example_from_issue_builds_as_written(example, data_root):
     assert mx.load_tokenizer().decode(mx.stages[0].piece(0).tokens[:5].tolist())
 
 
+def test_load_dataset_on_a_mixture_loads_its_piece_index_and_each_stage(example, tmp_path):
+    import yaml
+    from datasets import load_dataset
+
+    mx = open_mixture(example["id"], example["registry"])
+    card = (mx.path / "README.md").read_text()
+    front = yaml.safe_load(card.split("---\n")[1])
+    assert {"license", "size_categories", "task_categories", "tags", "configs"} <= set(front)
+    names = [c["config_name"] for c in front["configs"]]
+    assert names[:3] == ["default", "stage-stable", "stage-decay"] and "validation" in names
+    pieces = load_dataset(str(mx.path), split="train", cache_dir=str(tmp_path / "hf"))
+    assert pieces.num_rows == mx.manifest.counts["pieces"] == sum(st.num_pieces for st in mx.stages)
+    decay = load_dataset(str(mx.path), "stage-decay", split="train", cache_dir=str(tmp_path / "hf"))
+    assert decay.num_rows == mx.stages[1].num_pieces and set(decay["source"]) == {"web", "math"}
+    # the exported copy holds the same tables, and every shard byte for byte
+    assert forge(["export", str(mx.path), "--to", str(tmp_path / "up")]) == 0
+    copied = sorted(p.relative_to(tmp_path / "up").as_posix() for p in (tmp_path / "up").rglob("*") if p.is_file())
+    assert copied == sorted([*mx.manifest.files, "README.md", "weights.png", "manifest.json"])
+    again = load_dataset(str(tmp_path / "up"), "stage-decay", split="train", cache_dir=str(tmp_path / "hf2"))
+    assert again["doc_id"] == decay["doc_id"]
+
+
 def test_pieces_are_the_source_tokens_at_their_offsets(example, data_root):
     from transformers import AutoTokenizer
 
