@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from dataforge.core.errors import SpecError, validation_line
+from dataforge.core.errors import SpecError
 from dataforge.core.spec import SpecModel, check_name
 from training.modelcheck import check_fields
 
@@ -27,12 +27,10 @@ class _Spec(SpecModel):
     WHERE: ClassVar[str] = "run"
 
     @classmethod
-    def error_line(cls, e: ValidationError, data: dict[str, Any]) -> str:
-        msg = str(e.errors()[0].get("msg", "")).removeprefix("Value error, ")
-        if msg.startswith("run."):  # already names its full field (model config checks)
-            more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-            return " ".join(f"{msg}{more}".split())
-        return validation_line(e, title=cls.WHERE)
+    def error_line(cls, field: str, reason: str, more: str, data: dict[str, Any]) -> str:
+        if reason.startswith("run."):  # already names its full field (model config checks)
+            return " ".join(f"{reason}{more}".split())
+        return " ".join(f"{cls.WHERE}{'.' + field if field else ''}: {reason}{more}".split())
 
 
 class Model(_Spec):

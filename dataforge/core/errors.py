@@ -20,7 +20,7 @@ _BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "les
            "less_than_equal": ("le", "<=")}
 
 
-def _say(error: dict) -> str:
+def field_reason(error: dict) -> str:
     """What is wrong with one field, short; bounds as `must be >= 1`, the value shown as `(got ...)`."""
     kind, ctx = error.get("type"), error.get("ctx") or {}
     if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
@@ -49,7 +49,7 @@ def validation_line(e, title: str | None = None) -> str:
     first = errors[0]
     loc = ".".join(str(p) for p in first.get("loc", ()))
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return " ".join(f"{head}{'.' + loc if loc else ''}: {_say(first)}{more}".split())
+    return " ".join(f"{head}{'.' + loc if loc else ''}: {field_reason(first)}{more}".split())
 
 
 def one_line(e: BaseException) -> str:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from dataforge.core.errors import SpecError, validation_line
+from dataforge.core.errors import SpecError, field_reason
 
 NAME_RULE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 NAME_HINT = "use 1-64 lowercase letters, digits, '_' or '-', starting with a letter"
@@ -40,7 +40,7 @@ def check_name(value: Any, what: str = "name") -> str:
 class SpecModel(BaseModel):
     """Base of every spec and config class: frozen, extra fields forbidden, one-line errors.
 
-    Subclasses may set `error_class` (a `SpecError` subclass their layer raises) and `label` (how the
+    Subclasses may set `error_class` (a `SpecError` subclass their layer raises) and `spec_label` (how the
     message names the class; default its name, with its `name` field when it has one).
 
     Example:
@@ -56,21 +56,39 @@ class SpecModel(BaseModel):
         try:
             super().__init__(**data)
         except ValidationError as e:
-            raise self.error_class(self.error_line(e, data)) from None
+            raise self._one_line(e, data) from None
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any):
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as e:
-            raise cls.error_class(cls.error_line(e, obj if isinstance(obj, dict) else {})) from None
+            raise cls._one_line(e, obj if isinstance(obj, dict) else {}) from None
 
     @classmethod
-    def label(cls, data: dict[str, Any]) -> str:
+    def spec_label(cls, data: dict[str, Any]) -> str:
         """How an error names the object: `Source('web')` when it has a name, else the class name."""
         name = data.get("name") if "name" in cls.model_fields else None
         return f"{cls.__name__}({name!r})" if isinstance(name, str) else cls.__name__
 
     @classmethod
-    def error_line(cls, e: ValidationError, data: dict[str, Any]) -> str:
-        return validation_line(e, title=cls.label(data))
+    def error_line(cls, field: str, reason: str, more: str, data: dict[str, Any]) -> str:
+        return " ".join(f"{cls.spec_label(data)}{'.' + field if field else ''}: {reason}{more}".split())
+
+    @classmethod
+    def _one_line(cls, e: ValidationError, data: dict[str, Any]) -> SpecError:
+        errors = e.errors()
+        if not errors:
+            field, reason = "", " ".join(str(e).split())
+        else:
+            field = ".".join(str(p) for p in errors[0].get("loc", ()))
+            reason = field_reason(errors[0])
+            # pydantic runs a nested spec's own __init__ (a dict given for a spec field, or
+            # `model_validate`): its error already says what is wrong; only its path is prefixed.
+            inner = (errors[0].get("ctx") or {}).get("error")
+            if isinstance(inner, SpecError) and hasattr(inner, "field"):
+                field, reason = ".".join(p for p in (field, inner.field) if p), inner.reason
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        err = cls.error_class(cls.error_line(field, reason, more, data))
+        err.field, err.reason = field, reason  # the parts, for callers that name the object their own way
+        return err
