@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import ConfigDict
 
-from dataforge.core.hashing import canonical_json
 from dataforge.core.spec import SpecModel
 
 
@@ -118,7 +117,3 @@ def config_of(step: Any) -> dict[str, Any]:
     from curation.steps.datatrove import datatrove_config
 
     return datatrove_config(step)
-
-
-def step_fingerprint(step: Any) -> str:
-    return canonical_json(config_of(step))

@@ -15,7 +15,6 @@ from typing import Any, ClassVar, Protocol
 from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
 from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import stable_hash
 from dataforge.structs import Struct, type_name
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -147,9 +146,6 @@ class Node:
         return {"name": self.name, "kind": self.kind, "input": type_name(self.input),
                 "output": type_name(self.output), "requires": [p.name for p in self.requires],
                 "guarantees": [p.name for p in self.guarantees]}
-
-    def fingerprint(self) -> str:
-        return stable_hash(self.describe(), 16)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}: {type_name(self.input)} -> {type_name(self.output)})"
