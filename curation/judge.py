@@ -105,7 +105,7 @@ class LLMJudgeFilter(RecordStep):
         self._ctx = _Ctx(backend_for(self.backend), self.seed)
 
     def judge_batch(self, docs: list[Doc]) -> list[str | None]:
-        from dataforge.nodes.base import Drop, Item, Step
+        from dataforge.nodes.base import Drop, Item, WalkStep
 
         if self._node is None:
             self.open()
@@ -118,7 +118,7 @@ class LLMJudgeFilter(RecordStep):
             raise ForgeError(f"LLMJudgeFilter, record {docs[0].id!r}{more}: {e}") from e
         out: list[str | None] = []
         for d, o in zip(docs, outcomes, strict=True):
-            if isinstance(o, Step):
+            if isinstance(o, WalkStep):
                 d.metadata["judge_score"] = float(o.output.score)
                 d.metadata["judge_rationale"] = o.output.rationale[:500]
                 out.append(None)

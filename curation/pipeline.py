@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from curation.parse import MAX_DOC_BYTES
 from curation.steps.base import DatasetStep, RecordStep, config_of
 from dataforge.core.errors import SpecError
+from dataforge.core.spec import SpecModel, SpecValidationError
 
 
-class Pipeline(BaseModel):
+class Pipeline(SpecModel):
     """An ordered list of steps plus reading options.
 
     Args:
@@ -26,7 +27,7 @@ class Pipeline(BaseModel):
         pipeline = Pipeline(steps=[ExactDedup(), GopherQualityFilter()], text_field="content")
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid")
+    model_config = ConfigDict(arbitrary_types_allowed=True, extra="forbid", frozen=True)
 
     steps: list[Any]
     text_field: str = "text"
@@ -67,7 +68,6 @@ def as_pipeline(obj: Any, where: str = "pipeline") -> Pipeline:
     if isinstance(obj, list | tuple):
         try:
             return Pipeline(steps=list(obj))
-        except ValueError as e:
-            msg = e.errors()[0]["msg"] if hasattr(e, "errors") else str(e)
-            raise SpecError(f"{where}: {msg.removeprefix('Value error, ')}") from None
+        except SpecValidationError as e:
+            raise SpecError(f"{where}: {e.reason}") from None
     raise SpecError(f"{where}: `pipeline` is a {type(obj).__name__}; assign a list of steps or a Pipeline")

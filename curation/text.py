@@ -93,13 +93,6 @@ def _combine(th: np.ndarray, n: int, count: int) -> np.ndarray:
     return splitmix64(acc)
 
 
-def text_ngram_hashes(text: str, n: int, hasher: TokenHasher | None = None) -> np.ndarray:
-    """Unique uint64 hashes of the word n-grams of `text` (sorted)."""
-    toks = words(text)
-    th = (hasher or TokenHasher()).hashes(toks)
-    return np.unique(ngram_hashes(th, n))
-
-
 def to_signed(x: np.ndarray) -> np.ndarray:
     """View uint64 as int64 (Spark has no unsigned longs); the bits are unchanged."""
     return x.astype(np.uint64, copy=False).view(np.int64)

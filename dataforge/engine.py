@@ -20,7 +20,7 @@ from dataforge.contracts import convert
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.graph import Graph
-from dataforge.nodes.base import Drop, Item, Quarantine, Step
+from dataforge.nodes.base import Drop, Item, Quarantined, WalkContext, WalkStep
 from dataforge.structs import Struct
 from dataforge.summary import RunStats
 from dataforge.walk import WalkPlan
@@ -69,6 +69,7 @@ class WalkState:
     node: str = ""
     reason: str = ""
     detail: str = ""
+    walk: WalkContext | None = None
 
     def stop(self, status: str, node: str, reason: str, detail: str = "") -> None:
         self.status, self.node, self.reason, self.detail = status, node, reason, detail
@@ -96,13 +97,13 @@ def advance(graph: Graph, states: list[WalkState], ctx: EngineContext,
                 _quarantine(s, st, ctx.prefix + name, "precondition", f"{broken[0]} is false for the input")
                 continue
             ready.append(s)
-            items.append(Item(s.key, value))
+            items.append(Item(s.key, value, s.walk))
         outcomes = node.run(items, ctx) if items else []
         if len(outcomes) != len(items):
             raise ForgeError(f"node {name}: returned {len(outcomes)} outcomes for {len(items)} inputs")
         for s, it, o in zip(ready, items, outcomes, strict=True):
             step = {"node": name, "kind": node.kind, "input": it.value.model_dump(mode="json")}
-            if isinstance(o, Step):
+            if isinstance(o, WalkStep):
                 broken = [g.name for g in node.guarantees if not g(o.output)]
                 if not isinstance(o.output, node.output) or broken:
                     why = broken[0] if broken else f"output is {type(o.output).__name__}, not {node.output.__name__}"
@@ -119,11 +120,11 @@ def advance(graph: Graph, states: list[WalkState], ctx: EngineContext,
                 s.steps.append({**step, **o.info})
                 s.stop("dropped", ctx.prefix + name, o.reason, o.detail)
                 st["dropped"][o.reason] += 1
-            elif isinstance(o, Quarantine):
+            elif isinstance(o, Quarantined):
                 s.steps.append({**step, **o.info})
                 _quarantine(s, st, ctx.prefix + name, o.reason, o.detail)
             else:
-                raise ForgeError(f"node {name}: returned {type(o).__name__}; expected Step, Drop or Quarantine")
+                raise ForgeError(f"node {name}: returned {type(o).__name__}; expected WalkStep, Drop or Quarantined")
         if on_batch is not None:
             on_batch(len(batch))
 
@@ -177,7 +178,8 @@ class Engine:
             for p in round_plans:
                 if p.seed_id not in by_id:
                     raise ForgeError(f"walk {p.id}: seed {p.seed_id!r} is not among the seeds given")
-                states.append(WalkState(p.key, p.path, by_id[p.seed_id]))
+                walk = WalkContext(self.graph.id, self.seed, p.seed_id, p.index, p.id)
+                states.append(WalkState(p.key, p.path, by_id[p.seed_id], walk=walk))
             advance(self.graph, states, ctx, on_batch)
             for p, s in zip(round_plans, states, strict=True):
                 finish(self, p, s, out)

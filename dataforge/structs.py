@@ -23,6 +23,9 @@ class Struct(BaseModel):
             question: str
     """
 
+    # Structs are data, not specs, so they do not derive from `dataforge.core.spec.SpecModel`: user
+    # functions build them field by field and may fill them in place, and a bad value in one is a bad
+    # record (quarantined with its reason by the engine), not a spec error that stops the run.
     model_config = ConfigDict(extra="forbid")
 
     record_kind: ClassVar[str | None] = None  # "text" or "chat"; None infers it (see `kind_of_record`)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dataforge.backends.base import Backend, Sampling
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.spec import SpecModel
 from dataforge.nodes.parsing import ParseError, parse_json_object
 from dataforge.structs import Struct
 
@@ -59,7 +60,7 @@ def _listed_items(reply: str) -> list[str]:
     return listed or lines  # prefer list items; chatty preambles are not topics
 
 
-class Taxonomy(BaseModel):
+class Taxonomy(SpecModel):
     """A domain to expand into leaf topics; use it directly as a spec's `seeds`.
 
     Args:
@@ -71,8 +72,6 @@ class Taxonomy(BaseModel):
     Example:
         seeds = Taxonomy(domain="bread baking", k=3, depth=2)
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     domain: str
     k: int = Field(4, ge=1, le=50)

@@ -13,14 +13,13 @@ need the data (a budget a source cannot meet within its `max_epochs`) run at bui
 from __future__ import annotations
 
 import math as _math
-import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from dataforge.core.errors import SpecError
+from dataforge.core.spec import SpecModel, check_name
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 WEIGHT_SUM_TOLERANCE = 1e-6
 # Sizes outside these bounds are mistakes (a typo'd exponent, a missing unit), refused before any work:
 # 10**15 tokens is about 4 PB of shards; a piece of over 2**20 tokens or under 8 is no training sequence;
@@ -38,27 +37,21 @@ class MixtureSpecError(SpecError):
 
 
 def _check_name(what: str, name: str) -> None:
-    if not isinstance(name, str) or not NAME_RE.match(name):
-        raise MixtureSpecError(f"{what} {name!r}: use 1-64 letters, digits, '_', '-' or '.', starting with a "
-                               "letter or digit (names become file names)")
+    try:
+        check_name(name, what)
+    except ValueError as e:
+        raise MixtureSpecError(str(e)) from None
 
 
-class _SpecModel(BaseModel):
-    """Pydantic base that turns validation errors into one line naming the field, and takes a positional name."""
+class _SpecModel(SpecModel):
+    """Mixtures' spec base: raises `MixtureSpecError`, and takes the name as the first positional argument."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    error_class: ClassVar[type[SpecError]] = MixtureSpecError
 
     def __init__(self, name: str | None = None, /, **data: Any):
         if name is not None:
             data["name"] = name
-        try:
-            super().__init__(**data)
-        except ValidationError as e:
-            first = e.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"]) or "(root)"
-            label = f"{type(self).__name__}({data.get('name')!r})" if "name" in data else type(self).__name__
-            extra = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-            raise MixtureSpecError(f"{label}.{loc}: {first['msg']}{extra}") from None
+        super().__init__(**data)
 
 
 class Source(_SpecModel):

@@ -18,11 +18,11 @@ from training.schedule import StageSchedule
 from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
 
 if TYPE_CHECKING:
-    from training.engine import RunResult, Trainer
+    from training.engine import Trainer, TrainResult
     from training.loader import MixtureLoader
 
 __all__ = [
-    "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "RunResult",
+    "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "TrainResult",
     "Schedule", "StageSchedule", "StepPlan", "Trainer", "best_fit_decreasing", "flops_per_token", "plot_loss",
     "trace",
 ]
@@ -30,7 +30,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # torch-heavy modules load on first use, so `import training` (spec files) stays cheap
-    if name in ("Trainer", "RunResult"):
+    if name in ("Trainer", "TrainResult"):
         from training import engine
 
         return getattr(engine, name)

@@ -36,7 +36,7 @@ from training.validation import evaluate
 
 
 @dataclass
-class RunResult:
+class TrainResult:
     """What a finished (or stopped) run reports: where it is, how far it got, loss per stage end."""
 
     out: Path
@@ -204,7 +204,7 @@ class Trainer:
             "mfu": mfu(tps, self.params, *self.shape, batch.plan.seq_len, w.size, self.peak),
             "tokens_by_source": dict(sorted(self.loader.tokens_by_source.items()))}
 
-    def fit(self) -> RunResult:
+    def fit(self) -> TrainResult:
         """Train through every stage (or to `max_steps`), then checkpoint, export and plot."""
         try:
             result = self._fit()
@@ -214,7 +214,7 @@ class Trainer:
         self.claim.release(ok=True)  # also deletes the run an --overwrite replaced
         return result
 
-    def _fit(self) -> RunResult:
+    def _fit(self) -> TrainResult:
         self._build()
         run, w = self.run, self.world
         step = self._resume() if self.client else 0
@@ -260,7 +260,7 @@ class Trainer:
                   "rng": torch.get_rng_state().tolist(), "world_size": self.world.size}
         ckpt.save(self.engine, self.out, step, client, self.world.rank, self.run.keep_checkpoints)
 
-    def _finish(self, step: int, complete: bool) -> RunResult:
+    def _finish(self, step: int, complete: bool) -> TrainResult:
         w = self.world
         model_dir = ckpt.export_hf(self.engine, self.wrapper, self.out / "model", self.mx.tokenizer_path,
                                    self.run.deepspeed.zero_stage, w.rank, w.device)
@@ -271,7 +271,7 @@ class Trainer:
             from training.runinfo import write_run_manifest
 
             write_run_manifest(self.out, self.run, self.mx.id, step, complete, ends)
-        return RunResult(out=self.out, mixture_id=self.mx.id, steps=step, complete=complete,
+        return TrainResult(out=self.out, mixture_id=self.mx.id, steps=step, complete=complete,
                          stage_losses=ends, model_dir=model_dir)
 
 

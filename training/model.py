@@ -7,7 +7,6 @@ architecture must be one transformers ships.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from dataforge.core.errors import ForgeError, SpecError
 from training.modelcheck import check_resolved
@@ -148,7 +147,3 @@ def count_params(model) -> int:
         seen.add(id(p))
         total += int(getattr(p, "ds_numel", 0) or p.numel())
     return total
-
-
-def model_shape(config) -> dict[str, Any]:
-    return {"layers": int(config.num_hidden_layers), "hidden": int(config.hidden_size)}

@@ -62,12 +62,3 @@ class PackedCausalLM(nn.Module):
             sl = slice(start, start + self.chunk_tokens)
             total = total + checkpoint(_chunk_loss, head, hidden[sl], targets[sl], softcap, use_reentrant=False)
         return total, n
-
-
-def token_losses(model: nn.Module, input_ids, position_ids, labels, **attention) -> torch.Tensor:
-    """Per-position loss (0 where unlabelled), for checks and per-document evaluation."""
-    out = model(input_ids=input_ids, position_ids=position_ids, use_cache=False, **attention)
-    logits = out.logits.float()
-    flat = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1).clamp(min=0),
-                           reduction="none").reshape(labels.shape)
-    return torch.where(labels != IGNORE, flat, torch.zeros_like(flat))

@@ -102,9 +102,6 @@ class Packer:
         self.rows, self.micro_batches, self.lookahead = rows, micro_batches, lookahead
         self.state = state or PackerState()
 
-    def stage_total(self, stage: int) -> int:
-        return int(sum(self.lengths[stage]))
-
     @property
     def done(self) -> bool:
         s = self.state

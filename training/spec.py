@@ -8,54 +8,29 @@ boundaries are derived from the mixture's stage token budgets.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dataforge.core.errors import SpecError
+from dataforge.core.spec import SpecModel, check_name
 from training.modelcheck import check_fields
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
-
-# pydantic's bound errors, said the way the rest of the CLI says them: "must be >= 1 (got 0)"
-_BOUNDS = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", ">="), "less_than": ("lt", "<"),
-           "less_than_equal": ("le", "<=")}
-
-
-def _say(error: dict[str, Any]) -> str:
-    kind, ctx = error["type"], error.get("ctx") or {}
-    if kind in _BOUNDS:
-        key, op = _BOUNDS[kind]
-        return f"must be {op} {ctx[key]} (got {error['input']!r})"
-    if kind == "finite_number":
-        return f"must be a finite number (got {error['input']!r})"
-    return error["msg"].removeprefix("Value error, ")
-
-
-class _Spec(BaseModel):
-    """Pydantic base whose validation errors become one line naming the field (`run.model.config: ...`).
+class _Spec(SpecModel):
+    """Training's spec base: errors name the field by where it always ends up in the run (`WHERE`).
 
     A spec module builds `Model(...)`, `DeepSpeed(...)`, ... before `Run(...)`, so each class names
-    itself by where it always ends up in the run (`WHERE`).
+    itself as `run.model`, `run.deepspeed`, ... rather than by its class name.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     WHERE: ClassVar[str] = "run"
 
-    def __init__(self, **data: Any):
-        try:
-            super().__init__(**data)
-        except ValidationError as e:
-            first = e.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            more = f" (and {e.error_count() - 1} more)" if e.error_count() > 1 else ""
-            msg = _say(first)
-            if msg.startswith("run."):  # already names its full field (model config checks)
-                raise SpecError(f"{msg}{more}") from None
-            where = f"{self.WHERE}.{loc}" if loc else self.WHERE
-            raise SpecError(f"{where}: {msg}{more}") from None
+    @classmethod
+    def error_line(cls, field: str, reason: str, more: str, data: dict[str, Any]) -> str:
+        if reason.startswith("run."):  # already names its full field (model config checks)
+            return " ".join(f"{reason}{more}".split())
+        return " ".join(f"{cls.WHERE}{'.' + field if field else ''}: {reason}{more}".split())
 
 
 class Model(_Spec):
@@ -214,9 +189,7 @@ class Run(_Spec):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"{v!r}: use letters, digits, '.', '_' or '-' (it names a directory)")
-        return v
+        return check_name(v, "run name")
 
     @field_validator("rope_theta")
     @classmethod

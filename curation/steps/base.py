@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
-from dataforge.core.hashing import canonical_json
+from dataforge.core.spec import SpecModel
 
 
 @dataclass(slots=True)
@@ -54,13 +54,15 @@ class Quarantine(str):
     """
 
 
-class Step(BaseModel):
+class Step(SpecModel):
     """Base of this package's steps: a pydantic model whose fields are its configuration.
 
     The fields serialize into the curated dataset's manifest, so the manifest shows exactly what ran.
     Runtime state (loaded models) lives in private attributes and is built once per partition.
     """
 
+    # Not frozen: a step records what `prepare` measured (Decontaminate's benchmark hashes and n-gram
+    # count, the judge's resolved backend) in its own fields, so the manifest shows it.
     model_config = ConfigDict(extra="forbid", frozen=False, arbitrary_types_allowed=True)
 
     @property
@@ -115,7 +117,3 @@ def config_of(step: Any) -> dict[str, Any]:
     from curation.steps.datatrove import datatrove_config
 
     return datatrove_config(step)
-
-
-def step_fingerprint(step: Any) -> str:
-    return canonical_json(config_of(step))

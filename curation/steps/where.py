@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import PrivateAttr, ValidationError, model_validator
+from pydantic import PrivateAttr, model_validator
 
 from curation.steps.base import Doc, RecordStep, config_of
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
-from dataforge.core.errors import SpecError
 
 
 class Where(RecordStep):
@@ -35,10 +34,7 @@ class Where(RecordStep):
     def __init__(self, step: Any = None, /, **data: Any):
         if step is not None:
             data["step"] = step
-        try:
-            super().__init__(**data)
-        except ValidationError as e:
-            raise SpecError(f"Where: {e.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        super().__init__(**data)
 
     @model_validator(mode="after")
     def _record_step(self) -> Where:

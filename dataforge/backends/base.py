@@ -12,15 +12,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from dataforge.core.hashing import canonical_json, stable_hash
+from dataforge.core.spec import SpecModel
 
 Message = dict[str, str]
 Prompt = str | list[Message]
 
 
-class Sampling(BaseModel):
+class Sampling(SpecModel):
     """Sampling parameters of one call.
 
     Args:
@@ -33,8 +34,6 @@ class Sampling(BaseModel):
     Example:
         Sampling(max_tokens=32, temperature=0.7, seed=1)
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.7, ge=0)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import threading
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from dataforge.backends.base import Backend
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json, stable_hash
 from dataforge.core.secrets import reveal, wrap_secrets
+from dataforge.core.spec import SpecModel
 
 KINDS = ("transformers", "vllm", "openai")
 # The keyword arguments each backend takes besides `model` and `batch_size` (kept in step with the
@@ -28,7 +29,7 @@ OPTIONS = {
 }
 
 
-class BackendSpec(BaseModel):
+class BackendSpec(SpecModel):
     """Which backend to run and how.
 
     Args:
@@ -43,8 +44,6 @@ class BackendSpec(BaseModel):
         BackendSpec(kind="openai", model="smollm2", options={"base_url": "http://10.0.0.5:8000/v1",
                                                               "api_key_env": "FLEET_KEY"})
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["transformers", "vllm", "openai"] = "transformers"
     model: str = "embedded"

@@ -7,7 +7,7 @@
 
 # Instruction families register themselves on import; import them before anything reads REGISTRY.
 from dataforge.ifthink import case, content, formats, keywords, length, startend  # noqa: F401
-from dataforge.ifthink.augment import IFThinkConfig, Plan, plan_conversation
+from dataforge.ifthink.augment import ConversationPlan, IFThinkConfig, plan_conversation
 from dataforge.ifthink.base import REGISTRY, RELATIONS, Instruction
 from dataforge.ifthink.conflicts import CONFLICTS, EXTRA_CONFLICTS, conflicts, feasible, infeasibility
 from dataforge.ifthink.constraints import Constraint, check, failing
@@ -29,7 +29,7 @@ INSTRUCTION_IDS: tuple[str, ...] = tuple(sorted(REGISTRY))
 
 __all__ = [
     "CONFLICTS", "EXTRA_CONFLICTS", "INSTRUCTION_IDS", "MULTI_TURN_POOL", "REGISTRY", "RELATIONS", "AssistantTurn",
-    "Constraint", "Conversation", "IFThinkChat", "IFThinkConfig", "IFThinkSeed", "Instruction", "Plan", "PlanNode",
+    "Constraint", "Conversation", "IFThinkChat", "IFThinkConfig", "IFThinkSeed", "Instruction", "ConversationPlan", "PlanNode",
     "TurnFailure", "VerifyNode", "answer_of", "check", "conflicts", "failing", "feasible", "ifthink_graph",
     "ifthink_seeds", "infeasibility", "plan_conversation", "plan_turns", "sample_constraints", "split_think",
     "verify_conversation", "with_think",

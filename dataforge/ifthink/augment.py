@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.spec import SpecModel
 from dataforge.ifthink.base import REGISTRY
 from dataforge.ifthink.constraints import Constraint
 from dataforge.ifthink.sampling import MULTI_TURN_POOL, plan_turns
@@ -26,7 +27,7 @@ INLINE_SYSTEM = (ANSWER_SYSTEM + " First think step by step inside <think> and <
 WORDS_PER_TOKEN = 0.7  # English prose; used to keep length constraints within the answer budget
 
 
-class IFThinkConfig(BaseModel):
+class IFThinkConfig(SpecModel):
     """How single-turn instructions grow into verified multi-turn conversations.
 
     Args:
@@ -46,8 +47,6 @@ class IFThinkConfig(BaseModel):
     Example:
         IFThinkConfig(turns=3, max_tokens=256, pool=["punctuation:no_comma", "detectable_format:title"])
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     turns: int = Field(3, ge=3, le=12)
     per_turn: tuple[int, int] = (1, 2)
@@ -84,10 +83,8 @@ class IFThinkConfig(BaseModel):
         return max(8, int(self.max_tokens * WORDS_PER_TOKEN))
 
 
-class Plan(BaseModel):
+class ConversationPlan(SpecModel):
     """The user side of one conversation: per turn, its message and the constraints it adds."""
-
-    model_config = ConfigDict(frozen=True)
 
     user_turns: list[str]
     constraints: list[list[Constraint]]
@@ -101,7 +98,7 @@ class Plan(BaseModel):
                 for i, new in enumerate(self.constraints)]
 
 
-def plan_conversation(instruction_id: str, request: str, config: IFThinkConfig) -> Plan:
+def plan_conversation(instruction_id: str, request: str, config: IFThinkConfig) -> ConversationPlan:
     """The constraints and user messages of a conversation, a function of (config, instruction id)."""
     if not request.strip():
         raise ForgeError(f"instruction {instruction_id}: empty request text")
@@ -115,7 +112,7 @@ def plan_conversation(instruction_id: str, request: str, config: IFThinkConfig) 
         used.append(follow)
         earlier = [c for new in constraints[:k] for c in new] if config.restate else []
         turns.append(follow_up_turn(follow, constraints[k], rng, restate=earlier))
-    return Plan(user_turns=turns, constraints=constraints)
+    return ConversationPlan(user_turns=turns, constraints=constraints)
 
 
 def history(user_turns: list[str], assistant: list[str], turn: int) -> list[dict[str, str]]:

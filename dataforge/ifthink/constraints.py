@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
+from dataforge.core.spec import SpecModel
 from dataforge.ifthink.base import REGISTRY, get
 
 
@@ -25,7 +26,7 @@ def check(instruction_id: str, kwargs: dict[str, Any] | None, response: str) -> 
     return bool(instruction.verify(instruction.validate(kwargs), response))
 
 
-class Constraint(BaseModel):
+class Constraint(SpecModel):
     """One verifiable instruction with its arguments, validated on construction.
 
     Args:
@@ -35,16 +36,17 @@ class Constraint(BaseModel):
         c = Constraint(id="punctuation:no_comma"); c.describe(); c.check("No commas here.")
     """
 
-    model_config = ConfigDict(frozen=True)
-
     id: str
     kwargs: dict[str, Any] = {}
 
-    @model_validator(mode="after")
-    def _validate(self) -> Constraint:
-        # ForgeError is not a ValueError, so pydantic lets it through as the one-line message it is.
-        object.__setattr__(self, "kwargs", get(self.id).validate(self.kwargs))
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _validate(cls, data: Any) -> Any:
+        # Normalized before construction, so the model stays frozen. ForgeError is not a ValueError,
+        # so pydantic lets it through as the one-line message it is.
+        if isinstance(data, dict) and isinstance(data.get("id"), str):
+            return {**data, "kwargs": get(data["id"]).validate(dict(data.get("kwargs") or {}))}
+        return data
 
     def describe(self, variant: int = 0) -> str:
         """The constraint as natural-language text for a user turn."""

@@ -7,8 +7,8 @@ from typing import Any
 from dataforge.backends.base import Sampling
 from dataforge.conditions import Predicate
 from dataforge.ifthink.augment import (
+    ConversationPlan,
     IFThinkConfig,
-    Plan,
     answer_prompt,
     history,
     inline_prompt,
@@ -18,7 +18,7 @@ from dataforge.ifthink.augment import (
 from dataforge.ifthink.constraints import Constraint
 from dataforge.ifthink.think import answer_of, mode_problem, split_think, with_think
 from dataforge.ifthink.verify import verify_conversation
-from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantine, Step
+from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep
 from dataforge.nodes.func import NodeLLM
 from dataforge.structs import Message, Struct
 
@@ -43,8 +43,8 @@ class Conversation(Struct):
     constraints: list[list[Constraint]]
     assistant: list[str] = []
 
-    def plan(self) -> Plan:
-        return Plan(user_turns=self.user_turns, constraints=self.constraints)
+    def plan(self) -> ConversationPlan:
+        return ConversationPlan(user_turns=self.user_turns, constraints=self.constraints)
 
 
 class IFThinkChat(Struct):
@@ -99,12 +99,12 @@ class PlanNode(Node):
         for it in items:
             s = it.value
             if not s.text.strip():
-                out.append(Quarantine("empty_instruction", f"instruction {s.instruction_id!r} has no text"))
+                out.append(Quarantined("empty_instruction", f"instruction {s.instruction_id!r} has no text"))
                 continue
             plan = plan_conversation(s.instruction_id, s.text, self.config)
             value = Conversation(id=s.id, instruction_id=s.instruction_id, thinking=s.thinking, text=s.text,
                                  user_turns=plan.user_turns, constraints=plan.constraints)
-            out.append(Step(value, {"plan": plan.to_json()}))
+            out.append(WalkStep(value, {"plan": plan.to_json()}))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -166,10 +166,10 @@ class AssistantTurn(Node):
             failure = self._early_failure(value, contents[i]) if self.config.early_stop else None
             if failure is not None:
                 # The failing answer stays in the lineage, so a quarantined conversation can be inspected.
-                out.append(Quarantine(failure["reason"], _detail([failure]),
+                out.append(Quarantined(failure["reason"], _detail([failure]),
                                       {**info, "failures": [failure], "assistant": value.assistant}))
             else:
-                out.append(Step(value, info, calls[i]))
+                out.append(WalkStep(value, info, calls[i]))
         return out
 
     def _early_failure(self, v: Conversation, content: str) -> dict[str, Any] | None:
@@ -210,9 +210,9 @@ class VerifyNode(Node):
             failures = [f.to_json() for f in verify_conversation(messages, v.constraints, v.thinking)]
             if failures:
                 reason = failures[0]["reason"]
-                out.append(Quarantine(reason, _detail(failures), {"failures": failures}))
+                out.append(Quarantined(reason, _detail(failures), {"failures": failures}))
                 continue
             chat = IFThinkChat(messages=[Message(**m) for m in messages], instruction_id=v.instruction_id,
                                thinking=v.thinking, constraints=plan.to_json())
-            out.append(Step(chat, {"verified_turns": len(v.assistant)}))
+            out.append(WalkStep(chat, {"verified_turns": len(v.assistant)}))
         return out

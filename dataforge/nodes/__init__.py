@@ -1,6 +1,6 @@
 """Node kinds: LLM transform, LLM judge, Python function, filter, and a graph used as a node."""
 
-from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantine, Step, carry
+from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantined, WalkContext, WalkStep, carry
 from dataforge.nodes.func import FilterNode, FunctionNode, NodeLLM
 from dataforge.nodes.judge import JudgeNode
 from dataforge.nodes.llm import LLMNode
@@ -8,4 +8,5 @@ from dataforge.nodes.parsing import ParseError, parse_json_object
 from dataforge.nodes.subgraph import GraphNode
 
 __all__ = ["Context", "Drop", "FilterNode", "FunctionNode", "GraphNode", "Item", "JudgeNode", "LLMNode", "Node",
-           "NodeLLM", "Outcome", "ParseError", "Quarantine", "Step", "carry", "parse_json_object"]
+           "NodeLLM", "Outcome", "ParseError", "Quarantined", "WalkContext", "WalkStep", "carry",
+           "parse_json_object"]

@@ -15,22 +15,50 @@ from typing import Any, ClassVar, Protocol
 from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
 from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import stable_hash
 from dataforge.structs import Struct, type_name
 
 _NAME_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
+@dataclass(frozen=True, slots=True)
+class WalkContext:
+    """Which walk of which run an item belongs to; the engine sets it, so nodes never re-derive it.
+
+    Args:
+        graph_id: the id of the graph the engine runs; with `seed` it names the run.
+        seed: the run's global seed.
+        seed_id: the id of the seed the walk started from.
+        index: the walk's number among the walks of that seed in this run (0, 1, ...).
+        walk_id: the id of the record the walk produces.
+    """
+
+    graph_id: str
+    seed: int
+    seed_id: str
+    index: int
+    walk_id: str
+
+    @property
+    def run(self) -> tuple[str, int]:
+        """The run's identity: (graph id, seed)."""
+        return self.graph_id, self.seed
+
+
 @dataclass(slots=True)
 class Item:
-    """One walk's value at a node. `key` identifies the walk; nodes derive call seeds from it."""
+    """One walk's value at a node.
+
+    `key` identifies the walk; nodes derive call seeds from it. `walk` says which walk of which run
+    (None when a node is called outside the engine).
+    """
 
     key: str
     value: Struct
+    walk: WalkContext | None = None
 
 
 @dataclass(slots=True)
-class Step:
+class WalkStep:
     """A node's successful result for one item.
 
     Args:
@@ -54,7 +82,7 @@ class Drop:
 
 
 @dataclass(slots=True)
-class Quarantine:
+class Quarantined:
     """The walk failed here (unparseable reply after retries, broken contract, error); it goes to `quarantine/`."""
 
     reason: str
@@ -62,7 +90,7 @@ class Quarantine:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-Outcome = Step | Drop | Quarantine
+Outcome = WalkStep | Drop | Quarantined
 
 
 class Context(Protocol):
@@ -118,9 +146,6 @@ class Node:
         return {"name": self.name, "kind": self.kind, "input": type_name(self.input),
                 "output": type_name(self.output), "requires": [p.name for p in self.requires],
                 "guarantees": [p.name for p in self.guarantees]}
-
-    def fingerprint(self) -> str:
-        return stable_hash(self.describe(), 16)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}: {type_name(self.input)} -> {type_name(self.output)})"

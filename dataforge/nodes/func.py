@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
 from dataforge.core.errors import ForgeError
-from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantine, Step, carry
+from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantined, WalkContext, WalkStep, carry
 from dataforge.structs import Struct
 
 
@@ -19,11 +19,14 @@ class NodeLLM:
 
     `generate(prompts, sampling, rows=..., tag=...)`: `rows[i]` is the batch position (walk) prompt i
     belongs to (default: prompt i belongs to walk i); `tag` separates several calls of the same walk
-    (e.g. the chunk number), so each gets its own seed and cache entry.
+    (e.g. the chunk number), so each gets its own seed and cache entry. `walks[i]` is the
+    `WalkContext` of batch position i (run, seed, walk index; None outside the engine).
     """
 
-    def __init__(self, ctx: Context, node: str, keys: list[str]):
+    def __init__(self, ctx: Context, node: str, keys: list[str],
+                 walks: list[WalkContext | None] | None = None):
         self._ctx, self._node, self._keys = ctx, node, keys
+        self.walks = walks if walks is not None else [None] * len(keys)
         self.model_id = ctx.model_id
         self.supports_json_schema = ctx.supports_json_schema
 
@@ -42,7 +45,7 @@ class FunctionNode(Node):
     Args:
         fn: `fn(value) -> output` (a struct, or a dict of fields to add to the carried input fields),
             or with `batched=True`, `fn(values, llm) -> list of outputs` where `llm` is a `NodeLLM`.
-            Returning `Drop(reason)` or `Quarantine(reason)` stops that walk; an exception quarantines it.
+            Returning `Drop(reason)` or `Quarantined(reason)` stops that walk; an exception quarantines it.
     Example:
         count = FunctionNode("count", Answer, Counted, lambda a: {"words": len(a.answer.split())})
     """
@@ -59,23 +62,24 @@ class FunctionNode(Node):
         self.calls_llm = bool(batched if calls_llm is None else calls_llm)  # type: ignore[misc]
 
     def _coerce(self, value: Struct, got: Any) -> Outcome:
-        if isinstance(got, (Step, Drop, Quarantine)):
+        if isinstance(got, (WalkStep, Drop, Quarantined)):
             return got
         if isinstance(got, self.output):
-            return Step(got, {"function": _qualname(self.fn)})
+            return WalkStep(got, {"function": _qualname(self.fn)})
         if isinstance(got, dict):
-            return Step(carry(value, self.output, **got), {"function": _qualname(self.fn)})
-        return Quarantine("bad_function_result",
+            return WalkStep(carry(value, self.output, **got), {"function": _qualname(self.fn)})
+        return Quarantined("bad_function_result",
                           f"{_qualname(self.fn)} returned {type(got).__name__}, expected {self.output.__name__}")
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
         if self.batched:
             try:
-                got = self.fn([it.value for it in items], NodeLLM(ctx, self.name, [it.key for it in items]))
+                llm = NodeLLM(ctx, self.name, [it.key for it in items], [it.walk for it in items])
+                got = self.fn([it.value for it in items], llm)
             except ForgeError:
                 raise
             except Exception as e:  # noqa: BLE001 - a failing user function quarantines its batch
-                return [Quarantine("function_error", _err(e)) for _ in items]
+                return [Quarantined("function_error", _err(e)) for _ in items]
             if len(got) != len(items):
                 raise ForgeError(f"node {self.name}: {_qualname(self.fn)} returned {len(got)} results "
                                  f"for {len(items)} inputs")
@@ -87,14 +91,14 @@ class FunctionNode(Node):
             except ForgeError:
                 raise
             except Exception as e:  # noqa: BLE001 - one failing input is quarantined, the rest go on
-                out.append(Quarantine("function_error", _err(e)))
+                out.append(Quarantined("function_error", _err(e)))
         return out
 
     def _safe_coerce(self, value: Struct, got: Any) -> Outcome:
         try:
             return self._coerce(value, got)
         except ValidationError as e:
-            return Quarantine("bad_function_result", _err(e))
+            return Quarantined("bad_function_result", _err(e))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "function": _qualname(self.fn), "batched": self.batched}
@@ -124,9 +128,9 @@ class FilterNode(Node):
             try:
                 ok = bool(self.keep(it.value))
             except Exception as e:  # noqa: BLE001
-                out.append(Quarantine("filter_error", _err(e)))
+                out.append(Quarantined("filter_error", _err(e)))
                 continue
-            out.append(Step(it.value, {"filter": self._keep_name()}) if ok else Drop(self.reason))
+            out.append(WalkStep(it.value, {"filter": self._keep_name()}) if ok else Drop(self.reason))
         return out
 
     def _keep_name(self) -> str:

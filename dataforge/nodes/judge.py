@@ -8,7 +8,7 @@ from typing import Any
 from dataforge.backends.base import Sampling
 from dataforge.conditions import Predicate, at_least
 from dataforge.core.errors import ForgeError
-from dataforge.nodes.base import Context, Drop, Item, Outcome, Step, carry
+from dataforge.nodes.base import Context, Drop, Item, Outcome, WalkStep, carry
 from dataforge.nodes.llm import LLMNode
 from dataforge.nodes.parsing import ParseError, parse_json_object, parse_score
 from dataforge.structs import Struct
@@ -105,7 +105,7 @@ class JudgeNode(LLMNode):
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
         outcomes = super().run(items, ctx)
         for i, o in enumerate(outcomes):
-            if isinstance(o, Step):
+            if isinstance(o, WalkStep):
                 score = getattr(o.output, self.score_field)
                 if score < self.threshold:
                     outcomes[i] = Drop("below_threshold", f"score {score:g} < {self.threshold:g}",

@@ -24,7 +24,7 @@ from dataforge.backends.base import Prompt, Sampling
 from dataforge.conditions import Predicate
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
-from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantine, Step, carry
+from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep, carry
 from dataforge.nodes.parsing import ParseError, parse_json_object
 from dataforge.structs import Struct, field_types, is_assignable, required_fields, struct_schema, type_name
 
@@ -184,10 +184,10 @@ class LLMNode(Node):
                     continue
                 info = {"template_hash": self.template_hash, "model": ctx.model_id, "sampling": p.lineage(),
                         "attempts": attempt + 1, "finish_reason": c.finish_reason}
-                outcomes[i] = Step(out, info, [{"prompt": prompts[i], "reply": c.text}])
+                outcomes[i] = WalkStep(out, info, [{"prompt": prompts[i], "reply": c.text}])
             pending = still
         for i in pending:
-            outcomes[i] = Quarantine("unparseable_reply", errors[i][-1],
+            outcomes[i] = Quarantined("unparseable_reply", errors[i][-1],
                                      {"template_hash": self.template_hash, "model": ctx.model_id,
                                       "attempts": self.retries + 1, "errors": errors[i]})
         return outcomes  # type: ignore[return-value]

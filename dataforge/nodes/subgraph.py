@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dataforge.core.errors import ForgeError
-from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantine, Step
+from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantined, WalkStep
 from dataforge.walk import sample_path, walk_rng
 
 if TYPE_CHECKING:
@@ -47,17 +47,17 @@ class GraphNode(Node):
             key = f"{it.key}/{self.name}"
             # The inner path depends only on the outer walk and this node: batch- and partition-independent.
             path = sample_path(self.graph, walk_rng(0, key, 0))
-            states.append(WalkState(key, path, it.value))
+            states.append(WalkState(key, path, it.value, walk=it.walk))  # the same walk of the same run
         advance(self.graph, states, ctx.nested(f"{self.name}/"))
         out: list[Outcome] = []
         for s in states:
             info: dict[str, Any] = {"subgraph": self.graph.name, "path": list(s.path), "steps": s.steps}
             if s.status == "done":
-                out.append(Step(s.value, info, s.calls))
+                out.append(WalkStep(s.value, info, s.calls))
             elif s.status == "dropped":
                 out.append(Drop(s.reason, f"in {s.node}: {s.detail}".rstrip(": "), info))
             else:
-                out.append(Quarantine(s.reason, f"in {s.node}: {s.detail}".rstrip(": "), info))
+                out.append(Quarantined(s.reason, f"in {s.node}: {s.detail}".rstrip(": "), info))
         return out
 
     def describe(self) -> dict[str, Any]:

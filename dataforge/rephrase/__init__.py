@@ -19,13 +19,12 @@ from dataforge.rephrase.nodes import (
     Rephrased,
     RephraseNode,
     ScoredRephrase,
-    bind_exposure,
 )
 from dataforge.rephrase.styles import STYLES, RephraseStyle, get_style, register_style
 
 __all__ = [
     "DEFAULT_MAX_EXPOSURE", "STYLES", "ExposureGate", "ExposureLedger", "ExposureRecord", "FaithfulnessJudge",
     "Fidelity", "FidelityNode", "FidelityScorer", "Refusal", "RephraseConfig", "RephraseNode", "RephraseStyle",
-    "Rephrased", "Rephrasing", "ScoredRephrase", "bind_exposure", "chunk_text", "get_style", "rephrase_documents",
+    "Rephrased", "Rephrasing", "ScoredRephrase", "chunk_text", "get_style", "rephrase_documents",
     "rephrase_graph", "register_style", "token_counter",
 ]

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from dataforge.backends.base import Sampling
 from dataforge.core.errors import ForgeError
+from dataforge.core.spec import SpecModel
 from dataforge.graph import SOURCE, Graph
 from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE
 from dataforge.rephrase.judge import FaithfulnessJudge
-from dataforge.rephrase.nodes import ExposureGate, ExposureRecord, FidelityNode, RephraseNode, bind_exposure
+from dataforge.rephrase.nodes import ExposureGate, ExposureRecord, FidelityNode, RephraseNode
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document
 
 
-class RephraseConfig(BaseModel):
+class RephraseConfig(SpecModel):
     """A rephrasing run.
 
     Args:
@@ -34,8 +35,6 @@ class RephraseConfig(BaseModel):
     Example:
         RephraseConfig(styles=["encyclopedic", "study_notes"], ledger="datasets/exposure")
     """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     styles: tuple[str | RephraseStyle, ...] = ("encyclopedic", "question_answer", "study_notes", "lecture")
     weights: dict[str, float] = Field(default_factory=dict)
@@ -99,6 +98,4 @@ def rephrase_graph(config: RephraseConfig, name: str = "rephrase") -> Graph:
         last = judge.name
     nodes.append(record)
     edges.append((last, record.name))
-    graph = Graph(name, Document, nodes, edges=edges, max_depth=len(nodes))
-    bind_exposure(graph)
-    return graph
+    return Graph(name, Document, nodes, edges=edges, max_depth=len(nodes))

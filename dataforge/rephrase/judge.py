@@ -7,7 +7,7 @@ from typing import Any
 
 from dataforge.backends.base import Sampling
 from dataforge.core.errors import ForgeError
-from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantine, Step
+from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep
 from dataforge.nodes.func import NodeLLM
 from dataforge.nodes.parsing import ParseError, parse_json_object, parse_score
 from dataforge.rephrase.nodes import ScoredRephrase
@@ -94,18 +94,18 @@ class FaithfulnessJudge(Node):
                               "sampling": self.sampling.lineage()}}
             if any(s is None for s in chunk_scores):
                 bad = [k for k, s in enumerate(chunk_scores) if s is None]
-                out.append(Quarantine("judge_unparsed", f"no score for chunks {bad} after 2 attempts", info))
+                out.append(Quarantined("judge_unparsed", f"no score for chunks {bad} after 2 attempts", info))
                 continue
             mean = fmean(chunk_scores)
             info["judge"]["score"] = mean
             floor = self.min_chunk is not None and min(chunk_scores) < self.min_chunk
             if mean < self.threshold or floor:
-                out.append(Quarantine("judge_low", f"judge score {mean:.2f} (chunks {chunk_scores}) below "
+                out.append(Quarantined("judge_low", f"judge score {mean:.2f} (chunks {chunk_scores}) below "
                                       f"{self.threshold:g}" + (f" or a chunk below {self.min_chunk:g}" if floor else ""),
                                       info))
                 continue
             value = it.value.model_copy(update={"judge_score": mean, "judge_chunk_scores": chunk_scores})
-            out.append(Step(value, info, calls[i]))
+            out.append(WalkStep(value, info, calls[i]))
         return out
 
     def describe(self) -> dict[str, Any]:

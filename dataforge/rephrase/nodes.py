@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from dataforge.backends.base import Sampling
 from dataforge.core.errors import ForgeError
 from dataforge.engine import seed_id_of
-from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantine, Step
+from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep
 from dataforge.nodes.func import NodeLLM
 from dataforge.rephrase.chunked import check_budget, rephrase_documents
 from dataforge.rephrase.chunking import token_counter
@@ -16,7 +16,6 @@ from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE, ExposureLedger
 from dataforge.rephrase.fidelity import FidelityScorer
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document, Struct
-from dataforge.walk import walk_key
 
 log = logging.getLogger("dataforge.rephrase")
 
@@ -53,19 +52,14 @@ class ScoredRephrase(Rephrased):
                              "judge_score": self.judge_score, "truncated_chunks": self.truncated_chunks}}
 
 
-class _RunBound(Node):
-    """A node that needs the id of the graph it runs in (to name its run in the exposure ledger)."""
-
-    graph_id: str | None = None
-
-    def run_key(self, ctx: Context) -> tuple[str, int]:
-        if self.graph_id is None:
-            raise ForgeError(f"node {self.name}: not bound to its graph; build the graph with rephrase_graph() "
-                             "or call bind_exposure(graph)")
-        return self.graph_id, int(getattr(ctx, "seed", 0))
+def _run_of(node: Node, it: Item) -> tuple[str, int]:
+    """The run an item's walk belongs to (graph id, seed): the exposure ledger's run key."""
+    if it.walk is None:
+        raise ForgeError(f"node {node.name}: its items carry no walk context; run it inside the engine")
+    return it.walk.run
 
 
-class ExposureGate(_RunBound):
+class ExposureGate(Node):
     """Refuses rephrases of documents at their exposure cap (quarantined as `exposure_cap`).
 
     Walk k of a document in this run (k = 0, 1, ...) is admitted while prior + k < max_exposure,
@@ -84,24 +78,23 @@ class ExposureGate(_RunBound):
             raise ForgeError(f"max_exposure={max_exposure}: must be >= 0 (0 refuses every document)")
         self.ledger, self.max_exposure = str(ledger), int(max_exposure)
 
-    def _ordinal(self, key: str, doc_id: str, run: tuple[str, int], below: int) -> int | None:
-        # A walk's key is a hash of (seed, document, walk number): find this walk's number among the
-        # first `below` walks of the document; a later walk is past the cap anyway.
-        return next((k for k in range(below) if walk_key(run[1], doc_id, k) == key), None)
-
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        ledger, run = ExposureLedger(self.ledger), self.run_key(ctx)
+        ledger = ExposureLedger(self.ledger)
         out: list[Outcome] = []
         for it in items:
+            run = _run_of(self, it)
             doc = seed_id_of(it.value)  # the id walks are named by (a content hash when `id` is empty)
             room = max(0, self.max_exposure - ledger.prior(doc, run))
-            ordinal = self._ordinal(it.key, doc, run, room)
+            # This walk's number among the document's walks, when it is one of the first `room` (a
+            # later walk is past the cap anyway).
+            k = it.walk.index if it.walk is not None and it.walk.seed_id == doc else None
+            ordinal = k if k is not None and k < room else None
             refusal = ledger.decide(doc, ordinal, self.max_exposure, run)
             if refusal is None:
-                out.append(Step(it.value, {"exposure": {"ordinal": ordinal, "cap": self.max_exposure}}))
+                out.append(WalkStep(it.value, {"exposure": {"ordinal": ordinal, "cap": self.max_exposure}}))
             else:
                 log.warning(refusal.message)
-                out.append(Quarantine("exposure_cap", refusal.message,
+                out.append(Quarantined("exposure_cap", refusal.message,
                                       {"exposure": {"prior": refusal.prior, "cap": refusal.cap}}))
         return out
 
@@ -149,19 +142,19 @@ class RephraseNode(Node):
             info = {"style": self.style.key, "model": ctx.model_id, "sampling": self.sampling.lineage(),
                     "chunks": len(r.chunks), "truncated_chunks": r.truncated}
             if not r.chunks:
-                out.append(Quarantine("empty_document", f"document {seed_id_of(it.value)!r} has no text", info))
+                out.append(Quarantined("empty_document", f"document {seed_id_of(it.value)!r} has no text", info))
             elif any(not p for p in r.rephrased):
                 empty = [i for i, p in enumerate(r.rephrased) if not p]
-                out.append(Quarantine("empty_rephrase", f"chunks {empty} came back empty", info))
+                out.append(Quarantined("empty_rephrase", f"chunks {empty} came back empty", info))
             elif r.truncated and not self.allow_truncated:
-                out.append(Quarantine("truncated", f"chunks {r.truncated} hit max_tokens="
+                out.append(Quarantined("truncated", f"chunks {r.truncated} hit max_tokens="
                                       f"{self.sampling.max_tokens}; raise it or lower chunk_tokens", info))
             else:
                 value = Rephrased(id=seed_id_of(it.value), source_text=it.value.text, style=self.style.name, text=r.text,
                                   chunks=r.chunks, rephrased_chunks=r.rephrased, truncated_chunks=r.truncated,
                                   embedding_check=self.style.embedding_check,
                                   fidelity_threshold=self.style.fidelity_threshold)
-                out.append(Step(value, info, r.calls))
+                out.append(WalkStep(value, info, r.calls))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -209,10 +202,10 @@ class FidelityNode(Node):
             if v.embedding_check and (low_doc or low_chunk):
                 what = (f"document {f.document:.3f} < {threshold:g}" if low_doc
                         else f"chunk {f.chunks.index(f.min_chunk)} {f.min_chunk:.3f} < {self.min_chunk:g}")
-                out.append(Quarantine("low_fidelity", f"{what}; scores {f.to_json()}", info))
+                out.append(Quarantined("low_fidelity", f"{what}; scores {f.to_json()}", info))
                 continue
             data = {**v.model_dump(), "fidelity": f.document, "chunk_fidelity": f.chunks}
-            out.append(Step(ScoredRephrase(**data), info))
+            out.append(WalkStep(ScoredRephrase(**data), info))
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -220,7 +213,7 @@ class FidelityNode(Node):
                 "min_chunk": self.min_chunk}
 
 
-class ExposureRecord(_RunBound):
+class ExposureRecord(Node):
     """Records each kept rephrase in the exposure ledger (the last node of a rephrasing graph)."""
 
     kind = "exposure_record"
@@ -230,17 +223,10 @@ class ExposureRecord(_RunBound):
         self.ledger = str(ledger)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        ledger, run = ExposureLedger(self.ledger), self.run_key(ctx)
+        ledger = ExposureLedger(self.ledger)
         for it in items:
-            ledger.record(it.value.id, it.key, run, {"style": it.value.style, "fidelity": round(it.value.fidelity, 6)})
-        return [Step(it.value, {"exposure": "recorded"}) for it in items]
+            ledger.record(it.value.id, it.key, _run_of(self, it), {"style": it.value.style, "fidelity": round(it.value.fidelity, 6)})
+        return [WalkStep(it.value, {"exposure": "recorded"}) for it in items]
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "ledger": self.ledger}
-
-
-def bind_exposure(graph) -> None:
-    """Tell a graph's exposure nodes the graph's id (rephrase_graph does this)."""
-    for node in graph.nodes.values():
-        if isinstance(node, _RunBound):
-            node.graph_id = graph.id

@@ -8,17 +8,16 @@ with `RephraseStyle(...)` in a spec, or `register_style` to make one available b
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.spec import SpecModel, check_name
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 
 SYSTEM = ("You rewrite source text faithfully. Keep every fact, number, name, date and formula of the "
           "source; add no facts of your own.")
@@ -38,7 +37,7 @@ Source text:
 Write only the rewritten text."""
 
 
-class RephraseStyle(BaseModel):
+class RephraseStyle(SpecModel):
     """One rephrasing style.
 
     Args:
@@ -53,8 +52,6 @@ class RephraseStyle(BaseModel):
         RephraseStyle(name="tweet_thread", instruction="Rewrite the text as a thread of short posts.")
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
     name: str
     instruction: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -66,9 +63,7 @@ class RephraseStyle(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        if not _NAME.match(v):
-            raise ValueError(f"style name {v!r} must be snake_case (a-z, 0-9, _), at most 48 characters")
-        return v
+        return check_name(v, "style name")
 
     @field_validator("instruction", "frame")
     @classmethod

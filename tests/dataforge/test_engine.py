@@ -10,7 +10,7 @@ from dataforge import (
     Graph,
     JudgeNode,
     LLMNode,
-    Quarantine,
+    Quarantined,
     Sampling,
     generate,
     nonempty,
@@ -96,7 +96,7 @@ def test_failures_quarantine_one_walk_and_the_others_go_on(embedded_llm):
     reasons = {load_metadata(r["metadata"])["generator"]["seed_doc_id"]: r["reason"] for r in result.quarantined}
     assert reasons == {"doc-1": "function_error", "doc-3": "postcondition"}
     assert result.dropped[0]["reason"] == "not_wanted"
-    assert isinstance(Quarantine("x"), Quarantine)
+    assert isinstance(Quarantined("x"), Quarantined)
 
 
 def test_lineage_records_path_io_template_model_sampling_and_seeds(embedded_llm):

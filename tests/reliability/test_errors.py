@@ -149,7 +149,7 @@ def test_a_spec_that_exits_or_raises_at_import_is_one_line_naming_the_file(body,
 
 @pytest.mark.parametrize("body, says", [
     ("from dataforge import Sampling\ns = Sampling(max_tokens=0)\n",
-     "Sampling.max_tokens: Input should be greater"),
+     "Sampling.max_tokens: must be >= 1"),
     ("from dataforge.backends import BackendSpec\nb = BackendSpec(kind='openai', options={'api_kye': 'x'})\n",
      "BackendSpec.options: unknown option 'api_kye' for the openai backend; known options: base_url, "
      "api_key"),

@@ -35,7 +35,7 @@ def test_spec_errors_are_one_line_and_name_the_field():
         Model(config={"model_type": "llama"}, checkpoint="x")
     with pytest.raises(SpecError, match=r"^run.deepspeed.zero_stage: must be <= 3 \(got 4\)"):
         DeepSpeed(zero_stage=4)
-    with pytest.raises(SpecError, match=r"^run.name: .*names a directory"):
+    with pytest.raises(SpecError, match=r"^run.name: .*names become file names"):
         Run(name="../x", mixture="m", model=Model(config={"model_type": "llama"}))
 
 

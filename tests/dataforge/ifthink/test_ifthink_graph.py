@@ -25,7 +25,7 @@ from dataforge.ifthink import (
     split_think,
     with_think,
 )
-from dataforge.nodes.base import Item, Quarantine, Step
+from dataforge.nodes.base import Item, Quarantined, WalkStep
 
 INSTRUCTIONS = [{"id": "lighthouse", "text": "Describe a lighthouse at night."},
                 {"id": "sky", "text": "Explain why the sky is blue."}]
@@ -114,7 +114,7 @@ def test_verify_keeps_a_fully_passing_transcript_and_builds_the_record():
     text = f'"{body}"' if "startend:quotation" in ids else body
     conv = conv.model_copy(update={"assistant": [with_think(text)] * 3})
     (out,) = VerifyNode(config).run([Item("k", conv)], None)
-    assert isinstance(out, Step), out
+    assert isinstance(out, WalkStep), out
     record = out.output
     assert record.enable_thinking is False and [m.role for m in record.messages] == ["user", "assistant"] * 3
     assert record.record_metadata()["ifthink"]["constraints"][2]["active"] == ids
@@ -129,16 +129,16 @@ def test_verify_quarantines_a_forgotten_constraint_with_its_turn():
     conv = conv.model_copy(update={"assistant": [with_think("ok", "r"), with_think("ok", "r"),
                                                  with_think(breaking, "r")]})
     (out,) = VerifyNode(config).run([Item("k", conv)], None)
-    assert isinstance(out, Quarantine) and out.reason in {"constraint_failed"}
+    assert isinstance(out, Quarantined) and out.reason in {"constraint_failed"}
     assert any(f["turn"] == 3 and first.id in f["instruction_ids"] for f in out.info["failures"])
 
 
 def test_config_rejects_fewer_than_three_turns_and_unknown_ids():
-    with pytest.raises(ValueError, match="greater than or equal to 3"):
+    with pytest.raises(ValueError, match=r"^IFThinkConfig.turns: must be >= 3 \(got 2\)$"):
         IFThinkConfig(turns=2)
     with pytest.raises(ValueError, match="unknown instruction ids"):
         IFThinkConfig(pool=("nope:none",))
     with pytest.raises(ForgeError, match="could not plan 3 turns"):
         ifthink_graph(IFThinkConfig(pool=("detectable_format:json_format", "punctuation:no_comma")))
     (out,) = PlanNode(IFThinkConfig()).run([Item("k", ifthink_seeds([{"id": "e", "text": " "}])[0])], None)
-    assert isinstance(out, Quarantine) and out.reason == "empty_instruction"
+    assert isinstance(out, Quarantined) and out.reason == "empty_instruction"

@@ -37,7 +37,7 @@ def test_user_styles_validate_and_register():
     assert get_style("haiku_cycle") is haiku
     with pytest.raises(ForgeError, match="already exists"):
         register_style(haiku)
-    with pytest.raises(ValueError, match="snake_case"):
+    with pytest.raises(ValueError, match=r"^RephraseStyle\(.Bad Name.\)\.name: style name .Bad Name.: use 1-64 lowercase"):
         RephraseStyle(name="Bad Name", instruction="x")
     with pytest.raises(ValueError, match="does not parse"):
         RephraseStyle(name="broken", instruction="{% if %}")
