@@ -126,7 +126,8 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
         ledger = ledger.unionByName(_fault_rows(spark, faults))
     write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",))
 
-    record_cols = ["input", "id", "source", "kind", "layout", "record", "metadata"]
+    # `record`: the kind's fields as canonical JSON (the contract's JSON form); `text`: what steps judged
+    record_cols = ["input", "id", "source", "kind", "layout", "text", "record", "metadata"]
     if pipeline.keep_dropped:
         dropped = _union([s.filter("decision = 'dropped'").select(*record_cols, "step", "reason", "cluster_id")
                           for s in staged]) if staged else None

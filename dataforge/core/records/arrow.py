@@ -63,7 +63,10 @@ def _kwargs_to_arrow(kw: dict[str, Any] | None) -> dict[str, Any] | None:
     if not kw:
         return None
     extra = {k: v for k, v in kw.items() if k != "enable_thinking"}
-    return {"enable_thinking": kw.get("enable_thinking"), "extra_json": canonical_json(extra) if extra else None}
+    out = {"enable_thinking": kw.get("enable_thinking")}
+    if extra:  # left out when empty: the in-memory row stays {"enable_thinking": ...}
+        out["extra_json"] = canonical_json(extra)
+    return out
 
 
 def _kwargs_from_arrow(row: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@
 A message is `{"role", "content", ...}` with role system/user/assistant/tool; `content` is a string, a
 list of parts (`[{"type": "text", "text": ...}, ...]`) or null (an assistant turn that only calls tools).
 Optional fields: `tool_calls` (`[{"id", "type", "function": {"name", "arguments"}}]`, arguments a JSON
-string), `tool_call_id`, `name`, `reasoning_content`. Any other non-null field is refused
+string), `tool_call_id`, `name`, `reasoning_content`. Null fields (and an empty `tool_calls`) carry
+nothing and are left out. Any other non-null field is refused
 (`unsupported_message_field`): the contract never trims what it cannot carry.
 
 The normal form (what `check_messages` returns and `messages_from_arrow` gives back) always has
@@ -83,8 +84,8 @@ def check_message(m: Any) -> dict[str, Any]:
         raise RecordError("bad_messages")
     out: dict[str, Any] = {"role": m["role"], "content": content}
     calls = m.get("tool_calls")
-    if calls is not None:
-        if not isinstance(calls, list) or not calls or m["role"] != "assistant":
+    if calls is not None and calls != []:  # an empty list carries nothing, like null
+        if not isinstance(calls, list) or m["role"] != "assistant":
             raise RecordError("bad_tool_calls")
         out["tool_calls"] = [_tool_call(tc) for tc in calls]
     for k in OPTIONAL:
@@ -122,11 +123,12 @@ def messages_text(messages: list[dict[str, Any]]) -> str:
 
 
 def message_to_arrow(m: dict[str, Any]) -> dict[str, Any]:
-    parts = m.get("content")
-    return {"role": m["role"], "content": parts if not isinstance(parts, list) else None,
-            "content_parts": canonical_json(parts) if isinstance(parts, list) else None,
-            "reasoning_content": m.get("reasoning_content"), "tool_calls": m.get("tool_calls"),
-            "tool_call_id": m.get("tool_call_id"), "name": m.get("name")}
+    """A message as an Arrow struct value; fields left out are null (so a plain message stays
+    `{"role", "content"}` in memory, and Arrow / Spark fill in the other struct fields)."""
+    out = dict(m)
+    if isinstance(m.get("content"), list):
+        out["content"], out["content_parts"] = None, canonical_json(m["content"])
+    return out
 
 
 def message_from_arrow(row: dict[str, Any]) -> dict[str, Any]:
