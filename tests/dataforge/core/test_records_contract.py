@@ -25,6 +25,7 @@ from dataforge.core.records import (
     record_to_row,
     schema_of,
 )
+from jobs.cli import main
 
 Q = [{"role": "user", "content": "What color is the sky?"}]
 TOOL_CHAT = {
@@ -106,10 +107,15 @@ def test_curate_round_trips_every_kind_byte_for_byte(spark, tmp_path):
         {k: canonical_json(v) for k, v in back.items()}
 
 
-def test_trl_formats_load_in_datasets_as_written(spark, tmp_path):
+def test_trl_formats_load_in_forge_curate_and_datasets_as_written(spark, tmp_path):
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in RECORDS.values()), encoding="utf-8")
-    out = run_pipeline(Pipeline(steps=[]), [str(src)], tmp_path / "out", spark=spark).out
+    spec = tmp_path / "pipeline.py"
+    spec.write_text("from datatrove.pipeline.filters import RegexFilter\n\n"
+                    "pipeline = [RegexFilter(regex_exp='matches-no-record')]\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["curate", str(spec), "--input", str(src), "--out", str(out)]) == 0
+    assert json.loads((out / "manifest.json").read_text())["counts"]["kept"] == len(RECORDS)
     for layout, rec in RECORDS.items():
         files = [str(f) for f in (out / "data" / layout).glob("*.parquet")]
         ds = datasets.load_dataset("parquet", data_files=files, split="train")
