@@ -21,6 +21,7 @@ from typing import Any
 
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
+from dataforge.core.records import schema_of, spark_schema
 
 LEDGER_COLUMNS = ["input", "id", "source", "step", "decision", "reason", "cluster_id", "records_kept"]
 LEDGER_DDL = ("input string, id string, source string, step string, decision string, reason string, "
@@ -58,6 +59,26 @@ def funnel_from_counts(rows: list[tuple[str | None, str, str | None, int]], step
                        "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))})
         n_in -= dropped
     return funnel
+
+
+def contract_frame(live, layout: str):
+    """The kept records of one layout as the contract's Parquet rows (`dataforge.core.records`)."""
+    def to_rows(batches):
+        import json
+
+        import pyarrow as pa
+
+        from dataforge.core.records import record_to_row
+
+        schema = schema_of(layout)
+        for batch in batches:
+            rows = [record_to_row({**json.loads(r["record"]), "id": r["id"], "source": r["source"],
+                                   "metadata": json.loads(r["metadata"]) if r["metadata"] else {}})[1]
+                    for r in batch.to_pylist()]
+            yield pa.RecordBatch.from_pylist(rows, schema=schema)
+
+    frame = live.filter(live.layout == layout).select("id", "source", "metadata", "record")
+    return frame.mapInArrow(to_rows, spark_schema(layout))
 
 
 def _fault_rows(spark, faults: list[tuple[str, Any]]):
@@ -105,7 +126,8 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
         ledger = ledger.unionByName(_fault_rows(spark, faults))
     write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",))
 
-    record_cols = ["input", "id", "source", "kind", "text", "messages", "chat_template_kwargs", "metadata"]
+    # `record`: the kind's fields as canonical JSON (the contract's JSON form); `text`: what steps judged
+    record_cols = ["input", "id", "source", "kind", "layout", "text", "record", "metadata"]
     if pipeline.keep_dropped:
         dropped = _union([s.filter("decision = 'dropped'").select(*record_cols, "step", "reason", "cluster_id")
                           for s in staged]) if staged else None
@@ -118,17 +140,10 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
                                          F.to_json(F.struct(*record_cols[1:])).cast("binary").alias("raw")))
     write_parquet(_union(quarantine_parts), tmp / "quarantine", num_files=n_side, key=("input",))
 
-    text_cols = ["id", "text", "source", "metadata"]
-    chat_cols = ["id", "messages", "source", "metadata", "chat_template_kwargs"]
-    if set(kinds) <= {"text"}:
-        write_parquet(live.select(*text_cols), tmp / "data", num_files=n_data, key=text_cols)
-    elif set(kinds) == {"chat"}:
-        write_parquet(live.select(*chat_cols), tmp / "data", num_files=n_data, key=("id", "source", "metadata"))
-    else:  # both kinds: one schema each, side by side
-        write_parquet(live.filter("kind = 'text'").select(*text_cols), tmp / "data" / "text", num_files=n_data,
-                      key=text_cols)
-        write_parquet(live.filter("kind = 'chat'").select(*chat_cols), tmp / "data" / "chat", num_files=n_data,
-                      key=("id", "source", "metadata"))
+    layouts = sorted({r["layout"] for r in live.select("layout").distinct().collect()})
+    for layout in layouts or ["text"]:  # one schema per layout; several layouts sit side by side
+        dest = tmp / "data" if len(layouts) <= 1 else tmp / "data" / layout
+        write_parquet(contract_frame(live, layout), dest, num_files=n_data, key=schema_of(layout).names)
 
     funnel = funnel_from_counts(rows, pipeline.step_names())
     totals = {d: sum(c for _, dd, _, c in rows if dd == d) for d in ("kept", "dropped", "quarantined")}

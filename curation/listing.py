@@ -4,7 +4,8 @@ Local inputs are listed with Python rather than Hadoop's local FileSystem, which
 drops broken ones in silence and lists FIFOs and sockets as empty regular files (reading a FIFO
 blocks forever). Here a symlink to a file is read; a broken symlink is a file fault `broken_symlink`,
 a FIFO, socket or device `not_a_regular_file`, a file the process may not read `unreadable`.
-Other inputs (HDFS, S3, ...) are listed through Hadoop's FileSystem. Hidden entries (`.x`, `_x`:
+Other inputs (HDFS, S3, ...) are listed through Hadoop's FileSystem. The accepted formats and the
+hidden-entry rule are the record contract's (`dataforge/core/records/files.py`). Hidden entries (`.x`, `_x`:
 `_SUCCESS`, `.crc`) are skipped by design and counted, as are files of another format.
 """
 
@@ -18,10 +19,11 @@ from urllib.parse import unquote
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import MANIFEST, Manifest
+from dataforge.core.records.files import COMPRESSION, JSONL_EXT, PARQUET_EXT, compression_of, format_of
+from dataforge.core.records.files import hidden as _hidden
 
-COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd"}
-JSONL_EXT = tuple(f"{e}{c}" for e in (".jsonl", ".json", ".ndjson") for c in ("", *COMPRESSION))
-PARQUET_EXT = (".parquet",)
+__all__ = ["COMPRESSION", "JSONL_EXT", "PARQUET_EXT", "FileFault", "InputSet", "compression_of", "file_key",
+           "format_of", "resolve_input"]
 
 
 @dataclass(frozen=True)
@@ -63,27 +65,10 @@ class InputSet:
         return self.path if self.is_file else f"{self.path.rstrip('/')}/{self.relpath(uri)}"
 
 
-def format_of(name: str) -> str | None:
-    if name.endswith(JSONL_EXT):
-        return "jsonl"
-    if name.endswith(PARQUET_EXT):
-        return "parquet"
-    return None
-
-
-def compression_of(name: str) -> str | None:
-    """gzip, bz2, zstd or None (plain), from the file name."""
-    return next((c for ext, c in COMPRESSION.items() if name.endswith(ext)), None)
-
-
 def file_key(uri: str) -> str:
     """One spelling per file: Hadoop lists `file:/a b`, Spark reports `file:/a%20b` or `file:///a%20b`."""
     u = unquote(uri)
     return "file:/" + u[len("file:///"):] if u.startswith("file:///") else u
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith((".", "_"))
 
 
 def _walk_local(top: Path, skipped: dict[str, int]) -> tuple[list[tuple[str, int]], list[FileFault]]:

@@ -17,8 +17,11 @@ from typing import Any
 
 from curation.filereaders import ROWS_PER_BATCH, fault_row, one_line, open_file
 from curation.parse import Reject, guarded, quarantine_row, strict_json
+from dataforge.core.records import from_arrow_form
 
-STRICT_FIELDS = ("id", "source", "messages", "chat_template_kwargs")  # with the text field: must be UTF-8
+# with the text field: must be UTF-8 (the contract's fields and the record's identity)
+STRICT_FIELDS = ("id", "source", "messages", "chat_template_kwargs", "tools", "prompt", "chosen", "rejected",
+                 "completion")
 
 
 def _plain(v: Any, strict: bool) -> Any:
@@ -63,7 +66,7 @@ def parquet_row(row: dict[str, Any], source: str, text_field: str, max_bytes: in
         return quarantine_row(r.reason, _raw(row), source=source)
     except Exception:  # noqa: BLE001
         return quarantine_row("parse_error", _raw(row), source=source)
-    return guarded(obj, lambda: _raw(row), source, text_field, max_bytes)
+    return guarded(from_arrow_form(obj), lambda: _raw(row), source, text_field, max_bytes)
 
 
 def _is_text(t) -> bool:
@@ -84,8 +87,13 @@ def schema_conflict(schema, text_field: str) -> str | None:
         return pa.types.is_null(t) or ((pa.types.is_list(t) or pa.types.is_large_list(t))
                                        and pa.types.is_struct(t.value_type))
 
+    def ok_turn(t):
+        return _is_text(t) or ok_messages(t)
+
     for name, ok, want in ((text_field, _is_text, "string"), ("id", ok_id, "string or integer"),
-                           ("source", ok_id, "string"), ("messages", ok_messages, "list<struct<role, content>>")):
+                           ("source", ok_id, "string"), ("messages", ok_messages, "list<struct<role, content>>"),
+                           *[(k, ok_turn, "string or list<struct<role, content>>")
+                             for k in ("prompt", "chosen", "rejected", "completion")]):
         if name in schema.names:
             t = schema.field(name).type
             t = t.value_type if pa.types.is_dictionary(t) else t

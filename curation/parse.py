@@ -5,8 +5,11 @@
 limit, an integer too long to convert, a field the record types cannot carry) quarantines that
 record with a short reason; the bytes are kept by the caller.
 
-Nothing is trimmed: unknown top-level fields go into `metadata`; what a record type cannot carry
-(chat message fields beyond role/content, unknown `chat_template_kwargs`) is quarantined.
+The record itself follows the contract of `dataforge.core.records` (kind detection, checks, default
+ids, `judged_text`); a parsed row carries the kind's fields as one canonical JSON string (`record`),
+the text steps judge (`text`) and the Parquet layout it will be written in (`layout`).
+Nothing is trimmed: unknown top-level fields go into `metadata`; what the contract cannot carry
+(a message field outside the OpenAI/HF schema) is quarantined.
 Metadata is always strict JSON: non-finite floats become the strings "NaN", "Infinity", "-Infinity".
 """
 
@@ -17,13 +20,12 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from curation.steps.base import chat_text
-from dataforge.core.hashing import canonical_json, sha256_bytes, text_id
-from dataforge.core.records import ROLES
+from dataforge.core.hashing import sha256_bytes
+from dataforge.core.records import FIELDS, RecordError, default_id, judged_text, layout_of, parse_body
 
 MAX_DOC_BYTES = 10_000_000  # larger documents are quarantined as too_large
-CHAT_FIELDS = ("messages", "chat_template_kwargs")
-MESSAGE_FIELDS = ("role", "content")
+CONTRACT_FIELDS = frozenset(f for fs in FIELDS.values() for f in fs)
+ROW_FIELDS = ("id", "source", "kind", "layout", "text", "record", "metadata", "status", "reason", "raw")
 
 
 class Reject(Exception):
@@ -35,13 +37,15 @@ class Reject(Exception):
 
 
 def quarantine_row(reason: str, raw: bytes, rid: str | None = None, source: str = "") -> dict[str, Any]:
-    return {"id": rid or sha256_bytes(raw)[:32], "source": source, "kind": None, "text": None, "messages": None,
-            "chat_template_kwargs": None, "metadata": None, "status": "quarantined", "reason": reason, "raw": raw}
+    row = dict.fromkeys(ROW_FIELDS)
+    row.update(id=rid or sha256_bytes(raw)[:32], source=source, status="quarantined", reason=reason, raw=raw)
+    return row
 
 
 def blank_row() -> dict[str, Any]:
-    return {"status": "blank", "id": None, "source": None, "kind": None, "text": None, "messages": None,
-            "chat_template_kwargs": None, "metadata": None, "reason": None, "raw": None}
+    row = dict.fromkeys(ROW_FIELDS)
+    row["status"] = "blank"
+    return row
 
 
 def finite(value: Any) -> Any:
@@ -63,37 +67,6 @@ def strict_json(obj: Any) -> str:
         return json.dumps(finite(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _messages(value: Any) -> list[dict[str, str]]:
-    if not isinstance(value, list) or not value:
-        raise Reject("bad_messages")
-    out = []
-    for m in value:
-        if not isinstance(m, dict):
-            raise Reject("bad_messages")
-        # a null field carries nothing; any other field (tool_calls, name, ...) would be lost here
-        if any(k not in MESSAGE_FIELDS and v is not None for k, v in m.items()):
-            raise Reject("unsupported_message_field")
-        if isinstance(m.get("content"), list):  # content as a list of parts
-            raise Reject("unsupported_message_field")
-        if m.get("role") not in ROLES or not isinstance(m.get("content"), str):
-            raise Reject("bad_messages")
-        out.append({"role": m["role"], "content": m["content"]})
-    return out
-
-
-def _chat_template_kwargs(value: Any) -> dict[str, bool] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise Reject("bad_chat_template_kwargs")
-    if any(k != "enable_thinking" and v is not None for k, v in value.items()):
-        raise Reject("unsupported_chat_template_kwargs")
-    thinking = value.get("enable_thinking")
-    if thinking is not None and not isinstance(thinking, bool):
-        raise Reject("bad_chat_template_kwargs")
-    return None if thinking is None else {"enable_thinking": thinking}
-
-
 def _same(a: Any, b: Any) -> bool:
     return strict_json(a) == strict_json(b)  # 1 == True and NaN != NaN in Python; not in JSON
 
@@ -110,7 +83,7 @@ def _metadata(obj: dict[str, Any], carried: tuple[str, ...]) -> dict[str, Any]:
     elif not isinstance(meta, dict):
         meta = {"raw_metadata": meta}
     for k, v in obj.items():  # unknown top-level fields are kept, not lost
-        if k in carried or (k in CHAT_FIELDS and v is None):
+        if k in carried or (k in CONTRACT_FIELDS and v is None):
             continue
         if k in meta and not _same(meta[k], v):
             raise Reject("metadata_conflict")  # the same key in metadata and at top level, different values
@@ -131,36 +104,27 @@ def parse_object(obj: Any, default_source: str, text_field: str = "text",
     if isinstance(source, bool) or not isinstance(source, str | int | type(None)):
         raise Reject("bad_source", rid)
     source = default_source if source is None or source == "" else str(source)
-    if obj.get(text_field) is None and obj.get("messages") is not None:
-        messages = _messages(obj["messages"])
-        ctk = _chat_template_kwargs(obj.get("chat_template_kwargs"))
-        text, kind = chat_text(messages), "chat"
-        rid = rid or text_id(canonical_json(messages))
-        carried = ("id", "source", "metadata", *CHAT_FIELDS, text_field)
-    else:
-        text = obj.get(text_field)
-        if text is None:
-            raise Reject("no_text", rid, source)
-        if not isinstance(text, str):
-            raise Reject("text_not_string", rid, source)
-        if not text.strip():
-            raise Reject("empty_text", rid, source)
-        messages, kind, ctk = None, "text", None
-        rid = rid or text_id(text)
-        carried = ("id", "source", "metadata", text_field)
+    try:
+        kind, body, used = parse_body(obj, text_field)
+    except RecordError as e:
+        raise Reject(e.reason, rid, source) from None
+    text = judged_text(kind, body)
+    rid = rid or default_id(kind, body)
+    record = strict_json(body)
+    carried = ("id", "source", "metadata", *used)
     try:
         meta = strict_json(_metadata(obj, carried))
     except Reject as r:
         raise Reject(r.reason, rid, source) from None
     try:  # JSON escapes can smuggle in lone surrogates, which no UTF-8 file can hold
-        size = len(text.encode("utf-8")) + len(meta.encode("utf-8"))
+        size = len(record.encode("utf-8")) + len(meta.encode("utf-8"))
         rid.encode("utf-8"), source.encode("utf-8")
     except UnicodeEncodeError:
         raise Reject("bad_unicode", rid if rid and rid.isascii() else None) from None
     if size > max_bytes:
         raise Reject("too_large", rid, source)
-    return {"id": rid, "source": source, "kind": kind, "text": text, "messages": messages,
-            "chat_template_kwargs": ctk, "metadata": meta, "status": "ok", "reason": None, "raw": None}
+    return {"id": rid, "source": source, "kind": kind, "layout": layout_of(kind, body), "text": text,
+            "record": record, "metadata": meta, "status": "ok", "reason": None, "raw": None}
 
 
 def guarded(obj: Any, raw: bytes | Callable[[], bytes], default_source: str, text_field: str,

@@ -35,9 +35,8 @@ LINE_BITS = 40  # _node = file_index << 40 | line: unique, ordered like the inpu
 TASK_BYTES = 64 << 20  # per-file tasks are packed up to about this many input bytes
 
 PARSED_DDL = (
-    "file_index int, block long, idx long, id string, source string, kind string, text string, "
-    "messages array<struct<role:string,content:string>>, chat_template_kwargs struct<enable_thinking:boolean>, "
-    "metadata string, status string, reason string, raw binary"
+    "file_index int, block long, idx long, id string, source string, kind string, layout string, text string, "
+    "record string, metadata string, status string, reason string, raw binary"
 )
 
 
@@ -103,14 +102,12 @@ def make_parser(files: dict[str, int], relpaths: list[str], text_field: str, max
 def parsed_schema():
     import pyarrow as pa
 
-    from dataforge.core.records import CHAT_SCHEMA
-
+    # `record`: the kind's fields as canonical JSON (see parse.py); `text`: what steps judge
     return pa.schema([
         ("file_index", pa.int32()), ("block", pa.int64()), ("idx", pa.int64()), ("id", pa.string()),
-        ("source", pa.string()), ("kind", pa.string()), ("text", pa.string()),
-        ("messages", CHAT_SCHEMA.field("messages").type),
-        ("chat_template_kwargs", CHAT_SCHEMA.field("chat_template_kwargs").type),
-        ("metadata", pa.string()), ("status", pa.string()), ("reason", pa.string()), ("raw", pa.binary()),
+        ("source", pa.string()), ("kind", pa.string()), ("layout", pa.string()), ("text", pa.string()),
+        ("record", pa.string()), ("metadata", pa.string()), ("status", pa.string()), ("reason", pa.string()),
+        ("raw", pa.binary()),
     ])
 
 

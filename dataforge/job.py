@@ -24,15 +24,14 @@ from dataforge.core.hashing import stable_hash
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import claim_output
-from dataforge.core.records import CHAT_DDL, TEXT_DDL
+from dataforge.core.records import CHAT_DDL, CHAT_SCHEMA, TEXT_DDL, TEXT_SCHEMA
 from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
 from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
 from dataforge.walk import plan_walks
 
-COLUMNS = {"text": ["id", "text", "source", "metadata"],
-           "chat": ["id", "messages", "source", "metadata", "chat_template_kwargs"],
+COLUMNS = {"text": TEXT_SCHEMA.names, "chat": CHAT_SCHEMA.names,  # the record contract's columns
            "stopped": ["id", "node", "reason", "detail", "metadata"]}
 WALKS_PER_FILE = 200_000
 WALKS_PER_TASK = 20_000  # beyond this, more partitions than task slots (smaller retries on failure)

@@ -1,75 +1,74 @@
-"""Chat records as a mixture reads them: what it can carry, and a quarantine reason for the rest.
+"""Chat records as a mixture reads them: through the record contract, with a reason for what it cannot carry.
 
-A mixture renders each message's `role` and string `content` with the chat template, plus the record's
-`chat_template_kwargs`. Anything else would be lost in rendering: message fields such as `tool_calls`,
-`tool_call_id`, `name`, `reasoning_content`, content given as a list of parts, or a record's `tools`.
-Such a record is quarantined (`unsupported_message_field`, `unsupported_record_field`), never trimmed.
+Records arrive as Arrow batches, read executor-side: from Parquet in the contract's Arrow form (columns
+`id`, `messages`, optional `chat_template_kwargs`, `tools`), or from JSONL as raw lines (column `value`)
+parsed here, because Spark's JSON inference turns a `content` that is a string in some records and a list
+in others into the list's JSON text, which would then be trained on as if it were the message.
 
-Records arrive as Arrow batches, read executor-side: from Parquet with their full message structs
-(columns `id`, `messages`, optional `chat_template_kwargs`, `tools`), or from JSONL as raw lines (column
-`value`) parsed here, because Spark's JSON inference turns a `content` that is a string in some records and
-a list in others into the list's JSON text, which would then be trained on as if it were the message.
+Every field the contract carries reaches the chat template: `tool_calls`, `tool_call_id`, `name`,
+`reasoning_content` in the messages, the record's `tools` (as `tools=`) and its `chat_template_kwargs`.
+What a mixture still cannot carry is quarantined, never trimmed: a message field outside the contract
+(`unsupported_message_field`), content given as a list of parts (a mixture trains on text:
+`unsupported_message_field`), and a field the chat template never mentions, so rendering would drop it
+(`template_drops_tool_calls`, `template_drops_tool_call_id`, `template_drops_name`,
+`template_drops_reasoning_content`, `template_drops_tools`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from dataforge.core.hashing import canonical_json, text_id
+from dataforge.core.records import RecordError, default_id, from_arrow_form, parse_body
 
-CARRIED = frozenset({"role", "content"})
 UNSUPPORTED_MESSAGE = "unsupported_message_field"
-UNSUPPORTED_RECORD = "unsupported_record_field"
 BAD_JSON = "bad_json"
-BAD_KWARGS = "bad_chat_template_kwargs"
+# contract failures the renderer's own checks name better (empty_messages, bad_message)
+LEFT_TO_RENDERER = frozenset({"bad_messages", "no_text"})
 
 
-def _present(v: Any) -> bool:
-    return v is not None and v != "" and v != [] and v != {}
-
-
-def unsupported(messages: Any, tools: Any = None) -> str | None:
-    """The quarantine reason when rendering would drop something the record carries, else None."""
-    if _present(tools):
-        return UNSUPPORTED_RECORD
-    for m in messages if isinstance(messages, list) else []:
-        if not isinstance(m, dict):
-            continue  # the renderer's own check quarantines it as bad_message
-        if any(k not in CARRIED and _present(v) for k, v in m.items()):
-            return UNSUPPORTED_MESSAGE
-        if m.get("content") is not None and not isinstance(m.get("content"), str):
-            return UNSUPPORTED_MESSAGE
+def template_drops(template: str, messages: list[dict[str, Any]], tools: Any) -> str | None:
+    """The quarantine reason when the chat template never reads a field the record carries, else None."""
+    template = template or ""
+    if tools and not re.search(r"\btools\b", template):
+        return "template_drops_tools"
+    for field in ("tool_calls", "tool_call_id", "name", "reasoning_content"):
+        # a message field is read as `message.field` or `message['field']`
+        if any(m.get(field) for m in messages) and not re.search(rf"\.{field}\b|\[['\"]{field}['\"]\]", template):
+            return f"template_drops_{field}"
     return None
 
 
-def _kwargs(raw: Any) -> dict | None:
-    if raw is None:
-        return {}
-    if not isinstance(raw, dict):
-        return None
-    return {k: v for k, v in raw.items() if v is not None}
-
-
-def _record(obj: dict, fallback_id: str) -> tuple[str, Any, dict, str | None]:
-    raw = obj.get("messages")
+def _record(obj: dict, fallback_id: str) -> tuple[str | None, Any, dict, str | None]:
+    """(id, messages in normal form or the raw value, template kwargs incl. `tools`, reason or None)."""
     doc_id = obj.get("id")
     doc_id = str(doc_id) if doc_id is not None and doc_id != "" else None
-    kwargs = _kwargs(obj.get("chat_template_kwargs"))
-    reason = unsupported(raw, obj.get("tools")) or (BAD_KWARGS if kwargs is None else None)
-    if doc_id is None and reason is not None:
-        doc_id = fallback_id
-    return doc_id, raw, kwargs or {}, reason
+    raw = obj.get("messages")
+    try:
+        kind, body, _ = parse_body({k: obj.get(k) for k in ("messages", "tools", "chat_template_kwargs")})
+    except RecordError as e:
+        if e.reason in LEFT_TO_RENDERER:
+            return doc_id, raw, {}, None
+        return doc_id or fallback_id, raw, {}, e.reason
+    messages = body["messages"]
+    if any(isinstance(m["content"], list) for m in messages):
+        return doc_id or fallback_id, raw, {}, UNSUPPORTED_MESSAGE
+    kwargs = dict(body.get("chat_template_kwargs") or {})
+    if body.get("tools"):
+        kwargs["tools"] = body["tools"]
+    return doc_id or default_id(kind, body), messages, kwargs, None
 
 
 def chat_records(batch: pa.RecordBatch) -> Iterator[tuple[str | None, Any, dict, str | None]]:
-    """(id or None, raw messages, chat_template_kwargs, quarantine reason or None) per record of a batch.
+    """(id or None, messages, template kwargs, quarantine reason or None) per record of a batch.
 
-    A record with a reason already has an id (its own, else a hash of what was read); otherwise a record
-    without an id gets one from its messages later, once they are checked."""
+    A record with a reason already has an id (its own, else a hash of what was read); a record the
+    renderer must still check may have none (it gets one from its messages once they are checked)."""
     if "value" in batch.schema.names:  # JSONL lines
         for line in batch.column("value").to_pylist():
             if line is None or not line.strip():
@@ -85,5 +84,5 @@ def chat_records(batch: pa.RecordBatch) -> Iterator[tuple[str | None, Any, dict,
         return
     cols = {n: batch.column(n).to_pylist() for n in batch.schema.names}
     for i in range(batch.num_rows):
-        obj = {n: cols[n][i] for n in cols}
+        obj = from_arrow_form({n: cols[n][i] for n in cols})
         yield _record(obj, text_id(canonical_json(obj.get("messages"))))

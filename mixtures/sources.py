@@ -19,11 +19,11 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file, stable_hash
 from dataforge.core.io import parquet_files
 from dataforge.core.manifest import MANIFEST, Manifest
-from dataforge.core.records import kind_of
+from dataforge.core.records import detect_kind, kind_of
+from dataforge.core.records.files import open_text, record_files
 from mixtures.spec import Source
 
 ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
-JSON_SUFFIXES = (".jsonl", ".json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +44,31 @@ class ResolvedSource:
 
 
 def _json_files(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(p for p in root.rglob("*") if p.suffix in JSON_SUFFIXES and p.is_file()
-                  and p.name != MANIFEST and not any(s.startswith(".") for s in p.relative_to(root).parts))
+    return record_files(root).get("jsonl", [])
 
 
 def _json_kind(path: Path, where: str) -> str:
-    with open(path, encoding="utf-8") as f:
+    with open_text(path) as f:
         for line in f:
             if line.strip():
                 try:
                     keys = json.loads(line).keys()
                 except (json.JSONDecodeError, AttributeError) as e:
                     raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
-                if "messages" in keys:
-                    return "chat"
-                if "text" in keys:
-                    return "text"
-                raise ForgeError(f"{path}: records need a 'text' or a 'messages' field, found {sorted(keys)}")
+                kind = detect_kind(dict.fromkeys(keys, True))
+                if kind is None:
+                    raise ForgeError(f"{path}: records need a 'text' or a 'messages' field, found {sorted(keys)}")
+                return _trainable(kind, where)
     raise ForgeError(f"{path}: empty file; {where} has no records")
+
+
+def _trainable(kind: str, where: str) -> str:
+    """Mixtures train on text and chat records; preference and completion records are refused."""
+    if kind not in ("text", "chat"):
+        raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on yet; give a dataset of "
+                         
+                         "text or chat records (e.g. the data/text or data/chat folder of a curated dataset)")
+    return kind
 
 
 def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], str]:
@@ -71,9 +76,10 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
     by_kind: dict[str, list[Path]] = {}
     for f in files:
         try:
-            by_kind.setdefault(kind_of(pq.read_schema(f)), []).append(f)
+            kind = kind_of(pq.read_schema(f))
         except ValueError as e:
             raise ForgeError(f"{f}: {e}; a source holds text or chat records") from e
+        by_kind.setdefault(_trainable(kind, where) if src.kind is None else kind, []).append(f)
     if src.kind is not None:
         if src.kind not in by_kind:
             raise ForgeError(f"{where}: Source.kind={src.kind!r} but the dataset holds only "

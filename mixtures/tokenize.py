@@ -73,7 +73,8 @@ def assistant_spans(chat, messages: list[dict[str, str]], kwargs: dict[str, Any]
     return full, spans
 
 
-def _check_messages(raw: Any) -> list[dict[str, str]]:
+def _check_messages(raw: Any) -> list[dict[str, Any]]:
+    """Messages as the template gets them: every contract field kept (see mixtures.chat_input)."""
     if not raw:
         raise ChatRenderError("empty_messages")
     if not isinstance(raw, list):
@@ -81,9 +82,9 @@ def _check_messages(raw: Any) -> list[dict[str, str]]:
     out = []
     for m in raw:
         role, content = (m.get("role"), m.get("content")) if isinstance(m, dict) else (None, None)
-        if role not in ROLES or not isinstance(content, str):
+        if role not in ROLES or not (isinstance(content, str) or (content is None and m.get("tool_calls"))):
             raise ChatRenderError("bad_message")
-        out.append({"role": role, "content": content})
+        out.append(m)
     return out
 
 
@@ -149,7 +150,7 @@ def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
                           payload: dict) -> Iterator[pa.RecordBatch]:
     """mapInArrow body for a chat source: Parquet columns (`id`, `messages`, ...) or JSONL lines (`value`),
     read by `mixtures.chat_input.chat_records`."""
-    from mixtures.chat_input import chat_records
+    from mixtures.chat_input import chat_records, template_drops
     from mixtures.tokenizer import chat_renderer, rust_tokenizer
 
     chat, rust = chat_renderer(payload), rust_tokenizer(payload)
@@ -161,6 +162,9 @@ def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
                     raise ChatRenderError(reason)
                 messages = _check_messages(raw)
                 doc_id = doc_id or text_id(canonical_json(messages))
+                dropped = template_drops(chat.template, messages, kwargs.get("tools"))
+                if dropped is not None:
+                    raise ChatRenderError(dropped)
                 text, spans = assistant_spans(chat, messages, kwargs)
                 rendered.append((doc_id, text, spans))
             except ChatRenderError as e:

@@ -29,6 +29,7 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import Claim, claim_output
+from dataforge.core.records import from_arrow_form
 
 MODEL_FILE = "model.bin"
 LABELS_FILE = "labels.jsonl"  # per label: examples read, trained on, held out
@@ -41,8 +42,19 @@ def features(text: str, max_words: int = 2000) -> str:
     return " ".join(toks + [f"{a}_{b}" for a, b in zip(toks, toks[1:], strict=False)])
 
 
+def _judged(obj: dict, text_field: str) -> str | None:
+    """The text a step would judge the record by (the record contract's `judged_text`), or None."""
+    from dataforge.core.records import RecordError, judged_text, parse_body
+
+    try:
+        kind, body, _ = parse_body(obj, text_field)
+    except RecordError:
+        return None
+    return judged_text(kind, body)
+
+
 def read_examples(path: str | Path, text_field: str = "text") -> list[str]:
-    """Texts from JSONL (`text_field` or chat `messages`), Parquet, or plain text (one per line)."""
+    """Texts from JSONL or Parquet records of any kind (their `judged_text`), or plain text (one per line)."""
     path = Path(path)
     if not path.exists():
         raise ForgeError(f"{path}: no such example file")
@@ -53,10 +65,7 @@ def read_examples(path: str | Path, text_field: str = "text") -> list[str]:
             import pyarrow.parquet as pq
 
             table = pq.read_table(f)
-            if text_field in table.column_names:
-                texts += [t for t in table.column(text_field).to_pylist() if isinstance(t, str)]
-            elif "messages" in table.column_names:
-                texts += ["\n\n".join(m["content"] for m in ms) for ms in table.column("messages").to_pylist() if ms]
+            texts += [t for row in table.to_pylist() if (t := _judged(from_arrow_form(row), text_field))]
         elif f.suffix in (".jsonl", ".json"):
             for n, line in enumerate(f.read_text("utf-8", errors="replace").splitlines(), 1):
                 if not line.strip():
@@ -65,11 +74,9 @@ def read_examples(path: str | Path, text_field: str = "text") -> list[str]:
                     obj = json.loads(line)
                 except ValueError:
                     raise ForgeError(f"{f}:{n}: not JSON; example files are JSONL, Parquet or plain text") from None
-                t = obj.get(text_field) if isinstance(obj, dict) else None
-                if isinstance(t, str):
+                t = _judged(obj, text_field) if isinstance(obj, dict) else None
+                if t:
                     texts.append(t)
-                elif isinstance(obj, dict) and isinstance(obj.get("messages"), list):
-                    texts.append("\n\n".join(str(m.get("content", "")) for m in obj["messages"]))
         elif f.suffix in (".txt", ""):
             texts += [ln for ln in f.read_text("utf-8", errors="replace").splitlines() if ln.strip()]
     texts = [t for t in texts if t.strip()]

@@ -21,26 +21,33 @@ from dataforge.core.spec import SpecModel
 class Doc:
     """One record as steps see it.
 
-    `text` is the document text; for a chat record it is the message contents joined by blank lines
-    (so text filters judge the whole conversation) and `messages` holds the messages themselves.
-    A step may rewrite `text` (text records only: a chat record keeps its messages) and add
-    `metadata` keys.
+    `text` is what steps judge, the contract's `judged_text`: the document text; for a chat record the
+    message contents joined by blank lines (`messages` holds the messages themselves); for a preference
+    record prompt + chosen; for a completion record prompt + completion. A step may rewrite `text`
+    (text records only: other kinds keep their fields) and add `metadata` keys.
     """
 
     id: str
     text: str
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
-    messages: list[dict[str, str]] | None = None
+    messages: list[dict[str, Any]] | None = None
+    kind: str = ""  # text, chat, preference or completion ("" = text, or chat when `messages` is set)
+
+    def __post_init__(self) -> None:
+        if not self.kind:
+            self.kind = "chat" if self.messages is not None else "text"
 
     @property
     def is_chat(self) -> bool:
         return self.messages is not None
 
 
-def chat_text(messages: list[dict[str, str]]) -> str:
+def chat_text(messages: list[dict[str, Any]]) -> str:
     """The text a chat record is judged by: its message contents, joined by blank lines."""
-    return "\n\n".join(m["content"] for m in messages)
+    from dataforge.core.records import messages_text
+
+    return messages_text(messages)
 
 
 def snake(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from curation.steps.base import Doc, snake
+from curation.steps.base import Doc, chat_text, snake
 from curation.steps.spacy_vocab import keep_vocab
 from dataforge.core.errors import SpecError
 
@@ -130,7 +130,9 @@ class DatatroveStep:
     def _format(self, d: Doc) -> None:
         fmt = copy.deepcopy(self._pristine)
         if d.is_chat:
-            d.messages = [{"role": m["role"], "content": fmt.format(m["content"])} for m in d.messages]
-            d.text = "\n\n".join(m["content"] for m in d.messages)
+            # every other message field (tool calls, reasoning) is kept; only string contents are formatted
+            d.messages = [{**m, "content": fmt.format(m["content"])} if isinstance(m.get("content"), str) else m
+                          for m in d.messages]
+            d.text = chat_text(d.messages)
         else:
             d.text = fmt.format(d.text)

@@ -21,11 +21,9 @@ from curation.steps.base import Doc, Quarantine
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
 
-WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "text", "messages", "chat_template_kwargs",
-                "metadata"]
-WORK_DDL = ("_node long, file_index int, line long, id string, source string, kind string, text string, "
-            "messages array<struct<role:string,content:string>>, chat_template_kwargs struct<enable_thinking:boolean>, "
-            "metadata string")
+WORK_COLUMNS = ["_node", "file_index", "line", "id", "source", "kind", "layout", "text", "record", "metadata"]
+WORK_DDL = ("_node long, file_index int, line long, id string, source string, kind string, layout string, "
+            "text string, record string, metadata string")
 STAGED_DDL = WORK_DDL + ", step string, decision string, reason string, cluster_id string"
 
 
@@ -106,6 +104,20 @@ def _apply(segs, docs: list[Doc], verdict: list) -> None:
                 return
 
 
+def _rewritten(kind: str, body: dict[str, Any], d: Doc) -> dict[str, Any]:
+    """`text` and `record` after the steps: a text record takes a rewritten text, a chat record rewritten
+    messages; preference and completion records keep their fields (their `text` is only judged)."""
+    from dataforge.core.records import judged_text
+
+    if kind == "text" and d.text != body["text"]:
+        body = {**body, "text": d.text}
+    elif kind == "chat" and d.messages is not None and d.messages != body["messages"]:
+        body = {**body, "messages": d.messages}
+    else:
+        return {}
+    return {"text": judged_text(kind, body), "record": canonical_json(body)}
+
+
 def fused_mapper(steps: list[tuple[str, Any]]):
     """The function given to `mapInArrow` for a run of record steps."""
     segs = segments(steps)
@@ -118,15 +130,17 @@ def fused_mapper(steps: list[tuple[str, Any]]):
         schema = None
         for batch in batches:
             rows = batch.to_pylist()
+            bodies = [json.loads(r["record"]) for r in rows]
             docs = [Doc(id=r["id"], text=r["text"], source=r["source"] or "",
                         metadata=json.loads(r["metadata"]) if r["metadata"] else {},
-                        messages=[dict(m) for m in r["messages"]] if r["kind"] == "chat" else None) for r in rows]
+                        messages=b["messages"] if r["kind"] == "chat" else None, kind=r["kind"])
+                    for r, b in zip(rows, bodies, strict=True)]
             verdict: list[tuple[str, str, str] | None] = [None] * len(rows)
             _apply(segs, docs, verdict)
             out = []
-            for r, d, v in zip(rows, docs, verdict, strict=True):
+            for r, b, d, v in zip(rows, bodies, docs, verdict, strict=True):
                 if v is None:
-                    r.update(text=d.text, messages=d.messages, metadata=canonical_json(d.metadata), step=None,
+                    r.update(_rewritten(r["kind"], b, d), metadata=canonical_json(d.metadata), step=None,
                              decision="kept", reason=None, cluster_id=None)
                 else:
                     r.update(step=v[0], decision=v[1], reason=v[2], cluster_id=None)
@@ -146,6 +160,6 @@ def _staged_schema():
     p = _parsed_schema()
     return pa.schema([
         ("_node", pa.int64()), ("file_index", pa.int32()), ("line", pa.int64()), p.field("id"), p.field("source"),
-        p.field("kind"), p.field("text"), p.field("messages"), p.field("chat_template_kwargs"), p.field("metadata"),
+        p.field("kind"), p.field("layout"), p.field("text"), p.field("record"), p.field("metadata"),
         ("step", pa.string()), ("decision", pa.string()), ("reason", pa.string()), ("cluster_id", pa.string()),
     ])

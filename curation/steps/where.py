@@ -20,14 +20,14 @@ class Where(RecordStep):
 
     Args:
         step: a datatrove filter/formatter or a record step of this package.
-        kind: "text" or "chat" records only (None: both).
+        kind: "text", "chat", "preference" or "completion" records only (None: every kind).
         sources: only records whose `source` is one of these (None: any source).
     Example:
         Where(GopherQualityFilter(), kind="text")
     """
 
     step: Any
-    kind: Literal["text", "chat"] | None = None
+    kind: Literal["text", "chat", "preference", "completion"] | None = None
     sources: list[str] | None = None
     _runnable: Any = PrivateAttr(None)
 
@@ -67,7 +67,7 @@ class Where(RecordStep):
         self._inner().open()
 
     def _applies(self, doc: Doc) -> bool:
-        if self.kind is not None and (self.kind == "chat") != doc.is_chat:
+        if self.kind is not None and self.kind != doc.kind:
             return False
         return not self.sources or doc.source in self.sources
 

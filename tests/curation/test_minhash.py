@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import networkx as nx
@@ -75,7 +76,8 @@ def _planted(seed: int = 7):
 
 
 def _work_frame(spark, docs, partitions):
-    data = [(i + 1, 0, i + 1, rid, "s", "text", text, None, None, "{}") for i, (rid, text) in enumerate(docs)]
+    data = [(i + 1, 0, i + 1, rid, "s", "text", "text", text, json.dumps({"text": text}), "{}")
+            for i, (rid, text) in enumerate(docs)]
     return spark.createDataFrame(data, WORK_DDL).repartition(partitions)
 
 

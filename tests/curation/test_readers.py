@@ -12,6 +12,7 @@ from curation import ExactDedup, Pipeline, run_pipeline
 from curation.readers import parse_record
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json, text_id
+from dataforge.core.records import record_from_row
 
 CHAT = [{"role": "user", "content": "What is the capital of France?"},
         {"role": "assistant", "content": "The capital of France is Paris."}]
@@ -42,9 +43,16 @@ LINES = [
     ({"text": "\n\n".join(m["content"] for m in CHAT)}, "dup_pair"),  # same text as the chat record
     ('{"text": "deep", "m": ' + "[" * 3000 + "]" * 3000 + "}", "too_deep"),
     ('{"text": "long int", "n": ' + "7" * 4500 + "}", "bad_number"),
-    ({"messages": [{"role": "assistant", "content": "x", "reasoning_content": "hmm"}]}, "unsupported_message_field"),
-    ({"messages": CHAT2, "chat_template_kwargs": {"enable_thinking": True, "effort": "high"}},
-     "unsupported_chat_template_kwargs"),
+    ({"messages": [{"role": "assistant", "content": "x", "reasoning_content": "hmm"}]}, "kept"),
+    ({"messages": [{"role": "user", "content": "x", "audio": {"id": "a1"}}]}, "unsupported_message_field"),
+    ({"messages": [{"role": "assistant", "content": None, "tool_calls": "f()"}]}, "bad_tool_calls"),
+    ({"messages": [{"role": "user", "content": "Think hard."}],
+      "chat_template_kwargs": {"enable_thinking": True, "effort": "high"}}, "kept"),
+    ({"messages": CHAT2, "chat_template_kwargs": {"enable_thinking": "yes"}}, "bad_chat_template_kwargs"),
+    ({"prompt": "The sky is", "chosen": " blue.", "rejected": " green."}, "kept"),
+    ({"prompt": "The sky is", "chosen": " blue.", "rejected": [{"role": "assistant", "content": "x"}]},
+     "bad_preference"),
+    ({"prompt": "The sky is", "completion": 7}, "bad_completion"),
     ({"text": "same key twice", "lang": "en", "metadata": {"lang": "fr"}}, "metadata_conflict"),
     ({"text": "a source that is an object", "source": {"crawl": 1}}, "bad_source"),
 ]
@@ -111,7 +119,8 @@ def test_chat_records_are_judged_by_their_message_contents(malformed_run, rows):
     dup = [r for r in rows(result.out / "ledger") if r["reason"] == "exact_dup"]
     assert [(d["id"], d["cluster_id"]) for d in dup] == [(ids[1], ids[0])]
     chat = {r["id"]: r for r in rows(result.out / "data" / "chat")}  # text and chat kept side by side
-    assert chat["chat-2"]["messages"] == CHAT2 and chat["chat-2"]["chat_template_kwargs"] == {"enable_thinking": False}
+    back = record_from_row(chat["chat-2"])
+    assert back["messages"] == CHAT2 and back["chat_template_kwargs"] == {"enable_thinking": False}
     assert ("chat-1" in chat) == (ids[0] == "chat-1")
 
 

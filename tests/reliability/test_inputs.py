@@ -38,10 +38,11 @@ RECORDS = [  # (line, reason or "kept")
     ('{"text": "lone \\ud800 surrogate"}', "bad_unicode"),
     ('{"id": "nan-1", "text": "Scores that are not numbers.", "metadata": {"score": NaN}, "hi": Infinity, '
      '"lo": -Infinity, "big": 1e999}', "kept"),
-    (json.dumps(TOOL_CALL), "unsupported_message_field"),
-    (json.dumps(PARTS), "unsupported_message_field"),
+    (json.dumps(TOOL_CALL), "kept"),  # the record contract carries tool calls and content parts
+    (json.dumps(PARTS), "kept"),
+    (json.dumps({"messages": [{"role": "user", "content": "x", "audio": {"id": "a"}}]}), "unsupported_message_field"),
     ('{"text": "x", "chat_template_kwargs": null, "messages": [{"role": "user", "content": "q", "name": "bob"}]}',
-     "kept"),  # a text record: its messages are carried in metadata, not trimmed
+     "kept"),  # text and messages: a chat record, its text carried in metadata, not trimmed
     ("", None),
 ]
 GOOD_LINES = [json.dumps({"id": f"gz-{i}", "text": f"Compressed document number {i} of the set."})
@@ -141,11 +142,11 @@ def test_non_finite_numbers_in_metadata_are_strict_json_strings(run):
     _strict_loads((out / "manifest.json").read_text())
 
 
-def test_messages_of_a_text_record_are_carried_in_metadata_not_dropped(run):
+def test_the_text_of_a_chat_record_is_carried_in_metadata_not_dropped(run):
     _, out, _, _ = run
     data = [r for f in sorted((out / "data").rglob("*.parquet")) for r in pq.read_table(f).to_pylist()]
-    rec = next(r for r in data if r.get("text") == "x")
-    assert json.loads(rec["metadata"])["messages"][0]["name"] == "bob"
+    rec = next(r for r in data if json.loads(r["metadata"]).get("text") == "x")
+    assert rec["messages"][0]["name"] == "bob"
 
 
 def test_truncated_gzip_keeps_the_records_before_the_fault(run, inputs):

@@ -48,22 +48,25 @@ def turn(i: int) -> list[dict]:
             {"role": "assistant", "content": f"Answer {i}: " + words(i + 1, 12)}]
 
 
-# Chat records a mixture cannot carry: each must be quarantined with its reason, never trimmed.
+# Chat records a mixture cannot carry: each must be quarantined with its reason, never trimmed. The contract
+# carries tool calls, names, reasoning and tools, but this tokenizer's chat template never reads them.
 UNCARRIABLE = {
     "tool-calls": ({"messages": [{"role": "user", "content": "What is 6 x 7?"},
                                  {"role": "assistant", "content": "", "tool_calls": [
                                      {"id": "t1", "type": "function",
                                       "function": {"name": "mul", "arguments": "{\"a\": 6, \"b\": 7}"}}]},
                                  {"role": "tool", "tool_call_id": "t1", "content": "42"},
-                                 {"role": "assistant", "content": "It is 42."}]}, "unsupported_message_field"),
+                                 {"role": "assistant", "content": "It is 42."}]}, "template_drops_tool_calls"),
     "named": ({"messages": [{"role": "user", "content": "hi", "name": "bob"}, turn(1)[1]]},
-              "unsupported_message_field"),
+              "template_drops_name"),
     "reasoning": ({"messages": [turn(2)[0], {"role": "assistant", "content": "ok", "reasoning_content": "hmm"}]},
-                  "unsupported_message_field"),
+                  "template_drops_reasoning_content"),
+    "outside-schema": ({"messages": [{"role": "user", "content": "hi", "audio": {"id": "a"}}, turn(6)[1]]},
+                       "unsupported_message_field"),
     "list-content": ({"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}, turn(3)[1]]},
                      "unsupported_message_field"),
     "with-tools": ({"tools": [{"type": "function", "function": {"name": "mul"}}], "messages": turn(4)},
-                   "unsupported_record_field"),
+                   "template_drops_tools"),
 }
 
 
@@ -298,7 +301,7 @@ def test_chat_fields_a_mixture_cannot_carry_are_quarantined_not_trimmed(built):
         assert chat[key] == reason
     assert sorted(chat.values()).count("bad_json") == 1 and "empty-extras" not in chat
     assert sorted(by_source["tools"]) == ["p0", "p10", "p15", "p5"]
-    assert set(by_source["tools"].values()) == {"unsupported_message_field"}
+    assert set(by_source["tools"].values()) == {"template_drops_tool_calls"}
     # Accounting: every non-blank input line (or Parquet row) is a document or a quarantine row.
     sources = mx.manifest.extra["sources"]
     assert nonblank_lines(built["chat"]) == sources["chat"]["docs"] + len(chat)
