@@ -65,14 +65,16 @@ def _has(root: Path, rel: str, pattern: str = "*.parquet") -> bool:
 
 def parquet_configs(root: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
     """A config per table whose folder holds Parquet files (a record dataset's layout)."""
+    from dataforge.core.records import LAYOUTS
+
     out = []
     for name, rel in tables.items():
-        if name == "default" and not _has(root, rel) and (_has(root, f"{rel}/text") or _has(root, f"{rel}/chat")):
-            # both record kinds: one schema each, side by side (curation/ledger.py); text is the default
-            if _has(root, f"{rel}/text"):
-                out.append(config("default", f"{rel}/text/*.parquet"))
-            if _has(root, f"{rel}/chat"):
-                out.append(config("chat" if out else "default", f"{rel}/chat/*.parquet"))
+        layouts = [lay for lay in LAYOUTS if _has(root, f"{rel}/{lay}")]
+        if name == "default" and not _has(root, rel) and layouts:
+            # several record layouts: one schema each, side by side (curation/ledger.py); the first
+            # in LAYOUTS order (text before chat before preference ...) is the default
+            for i, lay in enumerate(layouts):
+                out.append(config("default" if i == 0 else lay, f"{rel}/{lay}/*.parquet"))
         elif _has(root, rel):
             out.append(config(name, f"{rel}/*.parquet"))
     return out

@@ -33,7 +33,8 @@ def test_output_is_a_committed_generated_dataset(one_partition):
     out = root / "p1"
     assert Manifest.read(out).id == manifest.id and manifest.kind == "generated"
     assert manifest.verify(out) == []
-    assert sorted(p.name for p in out.iterdir()) == ["data", "dropped", "manifest.json", "quarantine"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "dropped", "manifest.json",
+                                                        "quarantine"]
     rows = read_table(out).to_pylist()
     assert len(rows) == manifest.counts["records"] == stats.totals["records"]
     c = manifest.counts

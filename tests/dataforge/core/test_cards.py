@@ -104,7 +104,7 @@ def test_load_dataset_on_a_curated_folder_loads_kept_records_and_each_named_tabl
 
 GENERATE_SPEC = '''\
 from dataforge import Document, FilterNode, FunctionNode, Graph, Struct
-from dataforge.nodes.base import Quarantine
+from dataforge.nodes.base import Quarantined
 
 
 class Shout(Struct):
@@ -115,7 +115,7 @@ class Shout(Struct):
 
 def shout(d):
     if "broken" in d.text:
-        return Quarantine("broken_seed")
+        return Quarantined("broken_seed")
     return {"loud": d.text.upper()}
 
 
