@@ -35,7 +35,7 @@ def run(ctx: typer.Context,
         registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
         ) -> None:
     """Train a model on a mixture version, stage by stage."""
-    from training.failure import multi_rank, report
+    from training.failure import exit_now, multi_rank, report
 
     try:
         result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
@@ -43,7 +43,7 @@ def run(ctx: typer.Context,
         if not multi_rank() or ctx.find_root().params.get("debug"):
             raise
         report(e)  # one `forge: error:` line for all ranks together, printed by one of them
-        raise typer.Exit(2) from None
+        exit_now(2)
     if int(os.environ.get("RANK", "0")) == 0:
         _print_result(result)
 

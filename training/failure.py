@@ -129,3 +129,15 @@ def report(e: BaseException) -> None:
         _claim_and_say(store, rank, f"rank {rank}: {line}")
     except Exception:  # noqa: BLE001 - rank 0 is gone: it printed, or a launcher reports its death
         pass
+
+
+def exit_now(code: int) -> None:
+    """End a failed rank without tearing down its process group: a gloo group destroyed while a peer
+    is gone or still sending can abort the process ("terminate called without an active exception",
+    SIGABRT) after the error line was printed. Python's exit hooks (lock release) still run."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
