@@ -1,7 +1,9 @@
 """`forge generate`: load the spec, plan walks, run them on Spark, commit the dataset atomically.
 
 Layout of the output directory:
-    data/part-NNNNN.parquet        records (text or chat, by the sinks' struct), lineage in `metadata`
+    data/part-NNNNN.parquet        records of the sinks' kind (dataforge.core.records), lineage in `metadata`;
+                                   data/<layout>/ when they come in several layouts (e.g. preference
+                                   pairs as strings and as conversations)
     dropped/part-NNNNN.parquet     walks a filter or judge stopped: id, node, reason, detail, metadata
     quarantine/part-NNNNN.parquet  walks that failed (unparseable replies, broken contracts, errors)
     calls/part-NNNNN.parquet       with --emit-calls: every LLM call of a kept walk as a chat record
@@ -24,15 +26,14 @@ from dataforge.core.hashing import stable_hash
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import claim_output
-from dataforge.core.records import CHAT_DDL, CHAT_SCHEMA, TEXT_DDL, TEXT_SCHEMA
+from dataforge.core.records import ddl, row_layout, schema_of
 from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
 from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
 from dataforge.walk import plan_walks
 
-COLUMNS = {"text": TEXT_SCHEMA.names, "chat": CHAT_SCHEMA.names,  # the record contract's columns
-           "stopped": ["id", "node", "reason", "detail", "metadata"]}
+STOPPED_COLUMNS = ["id", "node", "reason", "detail", "metadata"]
 WALKS_PER_FILE = 200_000
 WALKS_PER_TASK = 20_000  # beyond this, more partitions than task slots (smaller retries on failure)
 
@@ -67,10 +68,20 @@ class GenerateOptions:
     overwrite: bool = False  # replace an existing generated output of another id
 
 
-def _frame(spark, rdd, kind: str, layout: str, ddl: str):
-    cols = COLUMNS[layout]
-    rows = rdd.filter(lambda kv, k=kind: kv[0] == k).map(lambda kv: tuple(json.loads(kv[1]).get(c) for c in cols))
-    return spark.createDataFrame(rows, ddl)
+def _frame(spark, rdd, kind: str, layout: str | None = None):
+    """The rows of one kind (record, dropped, quarantined, call); records of one layout."""
+    cols = STOPPED_COLUMNS if layout is None else schema_of(layout).names
+    rows = rdd.filter(lambda kv, k=kind: kv[0] == k).map(lambda kv: json.loads(kv[1]))
+    if layout is not None:
+        rows = rows.filter(lambda r, lay=layout: row_layout(r) == lay)
+    return spark.createDataFrame(rows.map(lambda r: tuple(r.get(c) for c in cols)),
+                                 STOPPED_DDL if layout is None else ddl(schema_of(layout)))
+
+
+def _layouts(rdd, kind: str) -> list[str]:
+    """The record layouts present (none when the run kept nothing: the graph's kind then names the one)."""
+    return sorted(rdd.filter(lambda kv: kv[0] == "record").map(lambda kv: row_layout(json.loads(kv[1])))
+                  .distinct().collect()) or [kind]
 
 
 def _content_digest(rdd, kinds: list[str]) -> dict[str, list]:
@@ -138,19 +149,20 @@ def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks
     num_files = max(1, -(-walks // WALKS_PER_FILE))
     try:
         with claim.atomic_dir() as tmp:
-            layout = graph.record_kind
-            write_parquet(_frame(spark, rdd, "record", layout, CHAT_DDL if layout == "chat" else TEXT_DDL),
-                          tmp / "data", num_files)
-            write_parquet(_frame(spark, rdd, "dropped", "stopped", STOPPED_DDL), tmp / "dropped", num_files)
-            write_parquet(_frame(spark, rdd, "quarantined", "stopped", STOPPED_DDL), tmp / "quarantine", num_files)
+            layouts = _layouts(rdd, graph.record_kind)
+            for layout in layouts:  # one schema per folder, as curation writes them
+                dest = tmp / "data" if len(layouts) == 1 else tmp / "data" / layout
+                write_parquet(_frame(spark, rdd, "record", layout), dest, num_files)
+            write_parquet(_frame(spark, rdd, "dropped"), tmp / "dropped", num_files)
+            write_parquet(_frame(spark, rdd, "quarantined"), tmp / "quarantine", num_files)
             if config["emit_calls"]:
-                write_parquet(_frame(spark, rdd, "call", "chat", CHAT_DDL), tmp / "calls", num_files)
+                write_parquet(_frame(spark, rdd, "call", "chat"), tmp / "calls", num_files)
             t = stats.totals
             counts = {"walks": walks, "records": t["records"], "dropped": t["dropped"],
                       "quarantined": t["quarantined"], "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
             if t["walks"] != walks or walks != t["records"] + t["dropped"] + t["quarantined"]:
                 raise ForgeError(f"walk accounting broke: {walks} planned, totals {dict(t)}")
-            extra = {"record_kind": layout, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
+            extra = {"record_kind": graph.record_kind, "layouts": layouts, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
                      "quarantined": stats.reasons("quarantined"), "backend_instances": t["backend_loads"],
                      "executors": stats.to_json()["executors"],
                      "partitions": t["partitions"]}
