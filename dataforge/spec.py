@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from dataforge.backends.registry import BackendSpec
 from dataforge.contracts import convert
-from dataforge.core.errors import ForgeError, SpecError
+from dataforge.core.errors import ForgeError, SpecError, validation_line
 from dataforge.core.specs import load_module
 from dataforge.graph import Graph
 from dataforge.structs import Struct
@@ -107,9 +107,7 @@ def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend
             else:
                 raise ForgeError(f"{where}[{i}]: a {type(r).__name__} is not a {src.__name__} or a dict")
         except ValidationError as e:
-            err = e.errors()[0]
-            raise ForgeError(f"{where}[{i}]: field '{'.'.join(map(str, err['loc']))}': {err['msg']} "
-                             f"(seeds must be {src.__name__})") from e
+            raise ForgeError(f"{where}[{i}]: {validation_line(e, src.__name__)} (seeds must be {src.__name__})") from e
     if not out:
         raise ForgeError(f"{where}: no seeds")
     return out

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from dataforge.backends.base import Prompt, Sampling
 from dataforge.conditions import Predicate
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, one_line
 from dataforge.core.hashing import stable_hash
 from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep, carry
 from dataforge.nodes.parsing import ParseError, parse_json_object
@@ -179,7 +179,7 @@ class LLMNode(Node):
                     if broken:
                         raise ParseError(f"reply breaks guarantee {broken[0]}")
                 except (ParseError, ValidationError, ValueError, TypeError) as e:
-                    errors[i].append(f"{_one_line(e)} | reply: {c.text[:120]!r}")
+                    errors[i].append(f"{one_line(e)} | reply: {c.text[:120]!r}")
                     still.append(i)
                     continue
                 info = {"template_hash": self.template_hash, "model": ctx.model_id, "sampling": p.lineage(),
@@ -199,10 +199,4 @@ class LLMNode(Node):
                 "mode": mode, "reply_field": self.reply_field, "sampling": self.sampling.lineage(),
                 "retries": self.retries, "template_hash": self.template_hash}
 
-
-def _one_line(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        err = e.errors()[0]
-        return f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
