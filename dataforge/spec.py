@@ -57,20 +57,27 @@ def load_generate_spec(path: str | Path) -> GenerateSpec:
 
 
 def _rows_from_file(file: Path) -> list[dict[str, Any]]:
-    if file.suffix == ".jsonl":
-        rows = []
-        for n, line in enumerate(file.read_text("utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ForgeError(f"{file}:{n}: not valid JSON ({e.msg}); fix the line") from e
-        return rows
-    if file.suffix == ".parquet" or file.is_dir():
-        from dataforge.core.io import read_table
+    """Seed rows from a file or folder in any format the record contract lists (JSONL, compressed or
+    not, and Parquet; an engine dataset's `data/`)."""
+    import pyarrow.parquet as pq
 
-        return read_table(file).to_pylist()
-    raise ForgeError(f"{file}: seeds must be .jsonl or .parquet (or a dataset directory)")
+    from dataforge.core.records.files import open_text, record_files
+
+    found = record_files(file)
+    if not found:
+        raise ForgeError(f"{file}: no seed records (JSONL, JSONL.gz/.bz2/.zst or Parquet, or a dataset directory)")
+    rows: list[dict[str, Any]] = []
+    for part in found.get("jsonl", []):
+        with open_text(part) as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as e:
+                        raise ForgeError(f"{part}:{n}: not valid JSON ({e.msg}); fix the line") from e
+    for part in found.get("parquet", []):
+        rows += pq.read_table(part).to_pylist()
+    return rows
 
 
 def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend_spec: BackendSpec | None = None

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation import Pipeline, run_pipeline
-from dataforge import Graph
+from dataforge import FunctionNode, Graph
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
 from dataforge.core.manifest import Manifest
@@ -100,3 +100,25 @@ def test_a_graph_whose_sinks_make_different_kinds_is_refused():
     b = FunctionNode("b", Document, PromptCompletion, lambda d: PromptCompletion(prompt="x", completion="y"))
     with pytest.raises(ForgeError, match="make completion and preference records"):
         Graph("mixed", Document, [a, b])
+
+
+def test_seeds_are_listed_by_the_contract_in_every_record_format(tmp_path):
+    import gzip
+
+    import pyarrow as pa
+
+    from dataforge import Document
+    from dataforge.spec import resolve_seeds
+
+    rows = [{"id": "a", "text": "alpha"}, {"id": "b", "text": "beta"}]
+    graph = Graph("seeds", Document, [FunctionNode("same", Document, Document, lambda d: d)])
+    with gzip.open(tmp_path / "seeds.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "pq").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "pq" / "part-0.parquet")
+    (tmp_path / "pq" / "_SUCCESS").write_text("")
+    for src in ("seeds.jsonl.gz", "pq"):
+        got = resolve_seeds(src, graph, base=tmp_path)
+        assert [(s.id, s.text) for s in got] == [("a", "alpha"), ("b", "beta")], src
+    with pytest.raises(ForgeError, match="no seed records"):
+        resolve_seeds(str(tmp_path / "pq" / "_SUCCESS"), graph)
