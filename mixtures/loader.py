@@ -88,10 +88,6 @@ class PieceSet:
     def num_pieces(self) -> int:
         return len(self._length)
 
-    @property
-    def num_tokens(self) -> int:
-        return int(self._length.sum())
-
     def __len__(self) -> int:
         return self.num_pieces
 
