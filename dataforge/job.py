@@ -27,11 +27,10 @@ from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import claim_output
 from dataforge.core.records import ddl, row_layout, schema_of
-from dataforge.engine import seed_id_of
 from dataforge.lineage import STOPPED_DDL
+from dataforge.seedplan import plan_seeds, seed_files
 from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
-from dataforge.walk import plan_walks
 
 STOPPED_COLUMNS = ["id", "node", "reason", "detail", "metadata"]
 WALKS_PER_FILE = 200_000
@@ -68,10 +67,11 @@ class GenerateOptions:
     overwrite: bool = False  # replace an existing generated output of another id
 
 
-def _frame(spark, rdd, kind: str, layout: str | None = None):
-    """The rows of one kind (record, dropped, quarantined, call); records of one layout."""
+def _frame(spark, rdd, kinds: str | tuple[str, ...], layout: str | None = None):
+    """The rows of some kinds (record, dropped, quarantined, bad_seed, call); records of one layout."""
     cols = STOPPED_COLUMNS if layout is None else schema_of(layout).names
-    rows = rdd.filter(lambda kv, k=kind: kv[0] == k).map(lambda kv: json.loads(kv[1]))
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    rows = rdd.filter(lambda kv, k=kinds: kv[0] in k).map(lambda kv: json.loads(kv[1]))
     if layout is not None:
         rows = rows.filter(lambda r, lay=layout: row_layout(r) == lay)
     return spark.createDataFrame(rows.map(lambda r: tuple(r.get(c) for c in cols)),
@@ -126,27 +126,47 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
     spec = spec_path if isinstance(spec_path, GenerateSpec) else load_generate_spec(spec_path)
     graph = spec.graph
     backend_spec = opts.backend or spec.backend or BackendSpec()
-    seeds = resolve_seeds(spec.seeds, graph, base=spec.path.parent, backend_spec=backend_spec)
-    walks = opts.walks or spec.walks or len(seeds)
-    plans = plan_walks(graph, [seed_id_of(s) for s in seeds], walks, opts.seed)  # rejects bad seeds early
+    base = spec.path.parent
+    if isinstance(spec.seeds, (str, Path)):  # a dataset: executors read it; the driver lists its files
+        root = seed_paths(spec.seeds, base)[0]
+        seeds: Any = spec.seeds
+        described = {"files": [[Path(f).name, Path(f).stat().st_size] for f in seed_files(root)]} \
+            if root.exists() else {"path": str(spec.seeds)}
+    else:  # a list or a taxonomy: small, made here
+        seeds = resolve_seeds(spec.seeds, graph, base=base, backend_spec=backend_spec)
+        described = {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}
+    walks = opts.walks or spec.walks  # None: one walk per seed
     model_id = backend_spec.build().model_id  # cheap: backends load their model on first use
     cache_root = str(CallCache(opts.cache).root) if opts.use_cache else None
     config = {"graph": graph.describe(), "walks": walks, "seed": opts.seed, "model": model_id,
-              "backend": backend_spec.kind, "emit_calls": opts.emit_calls,
-              "seeds": {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}}
+              "backend": backend_spec.kind, "emit_calls": opts.emit_calls, "seeds": described}
     # Claimed before Spark starts; the same config over an existing output reruns to the same id (a no-op).
     with claim_output(out, "generated", verb="generate", overwrite=opts.overwrite, config=config,
                       inputs=seed_paths(spec.seeds, spec.path.parent)) as claim:
         spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
-        partitions = opts.partitions or default_partitions(spark.sparkContext, walks)
-        rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
+        planned = plan_seeds(spark, graph, seeds, base=base, walks=walks, seed=opts.seed)
+        partitions = opts.partitions or default_partitions(spark.sparkContext, planned.walks)
+        rdd, stats = run_partitions(spark, graph, planned, backend_spec=backend_spec, seed=opts.seed,
                                     cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
                                     progress=opts.progress)
-        return _commit(claim, spark, rdd, stats, spec, graph, walks, config), stats
+        manifest = _commit(claim, spark, rdd, stats, spec, graph, planned, config)
+        if cache_root is not None:
+            compact_cache(spark, cache_root)
+        return manifest, stats
 
 
-def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks: int, config: dict) -> Manifest:
-    num_files = max(1, -(-walks // WALKS_PER_FILE))
+def compact_cache(spark, cache_root: str) -> int:
+    """Compact the call cache on executors, a task per key shard; returns the segments merged."""
+    from dataforge.cache import CallCache
+    from dataforge.core.segments import SHARDS
+
+    shards = [f"{i:x}" for i in range(SHARDS)]
+    return sum(spark.sparkContext.parallelize(shards, len(shards))
+               .map(lambda s: CallCache(cache_root).compact(shard=s)).collect())
+
+
+def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, planned, config: dict) -> Manifest:
+    num_files = max(1, -(-planned.walks // WALKS_PER_FILE))
     try:
         with claim.atomic_dir() as tmp:
             layouts = _layouts(rdd, graph.record_kind)
@@ -154,20 +174,24 @@ def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks
                 dest = tmp / "data" if len(layouts) == 1 else tmp / "data" / layout
                 write_parquet(_frame(spark, rdd, "record", layout), dest, num_files)
             write_parquet(_frame(spark, rdd, "dropped"), tmp / "dropped", num_files)
-            write_parquet(_frame(spark, rdd, "quarantined"), tmp / "quarantine", num_files)
+            write_parquet(_frame(spark, rdd, ("quarantined", "bad_seed")), tmp / "quarantine", num_files)
             if config["emit_calls"]:
                 write_parquet(_frame(spark, rdd, "call", "chat"), tmp / "calls", num_files)
             t = stats.totals
-            counts = {"walks": walks, "records": t["records"], "dropped": t["dropped"],
-                      "quarantined": t["quarantined"], "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
-            if t["walks"] != walks or walks != t["records"] + t["dropped"] + t["quarantined"]:
-                raise ForgeError(f"walk accounting broke: {walks} planned, totals {dict(t)}")
-            extra = {"record_kind": graph.record_kind, "layouts": layouts, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
-                     "quarantined": stats.reasons("quarantined"), "backend_instances": t["backend_loads"],
+            content = _content_digest(rdd, ["record", "dropped", "quarantined", "bad_seed", "call"])
+            walks = t["walks"]
+            counts = {"seeds": planned.seeds, "bad_seeds": content["bad_seed"][0], "walks": walks,
+                      "records": t["records"], "dropped": t["dropped"], "quarantined": t["quarantined"],
+                      "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
+            if walks != t["records"] + t["dropped"] + t["quarantined"]:
+                raise ForgeError(f"walk accounting broke: {planned.walks} walks for {planned.seeds} seeds, "
+                                 f"totals {dict(t)}")
+            extra = {"record_kind": graph.record_kind, "layouts": layouts, "summary": stats.to_json(),
+                     "dropped": stats.reasons("dropped"), "quarantined": stats.reasons("quarantined"),
+                     "backend_instances": t["backend_loads"],
                      "executors": stats.to_json()["executors"],
                      "partitions": t["partitions"]}
             parents = _parents(spec.seeds, spec.path.parent)
-            content = _content_digest(rdd, ["record", "dropped", "quarantined", "call"])
             dataset_id = stable_hash({"kind": "generated", "parents": parents, "config": config, "rows": content})
             manifest = Manifest.build(tmp, "generated", config, parents=parents, counts=counts, extra=extra,
                                       id=dataset_id)

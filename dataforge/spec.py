@@ -80,6 +80,21 @@ def _rows_from_file(file: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def seed_struct(src: type[Struct], r: Any, where: str) -> Struct:
+    """One seed as the graph's source struct (fields it does not need are left behind); a one-line
+    ForgeError naming `where` when it does not fit."""
+    try:
+        if isinstance(r, src):
+            return r
+        if isinstance(r, Struct):
+            return convert(r, src)
+        if isinstance(r, dict):
+            return src.model_validate({k: v for k, v in r.items() if k in src.model_fields})
+    except ValidationError as e:
+        raise ForgeError(f"{where}: {validation_line(e, src.__name__)} (seeds must be {src.__name__})") from e
+    raise ForgeError(f"{where}: a {type(r).__name__} is not a {src.__name__} or a dict")
+
+
 def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend_spec: BackendSpec | None = None
                   ) -> list[Struct]:
     """Turn a spec's `seeds` into source structs of the graph (validated; errors name the seed)."""
@@ -102,19 +117,7 @@ def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend
         raw, where = list(seeds), "seeds"
     else:
         raise ForgeError(f"seeds: a {type(seeds).__name__} is not a seed source; use a list, a path or a Taxonomy")
-    out = []
-    for i, r in enumerate(raw):
-        try:
-            if isinstance(r, src):
-                out.append(r)
-            elif isinstance(r, Struct):
-                out.append(convert(r, src))
-            elif isinstance(r, dict):
-                out.append(src.model_validate({k: v for k, v in r.items() if k in src.model_fields}))
-            else:
-                raise ForgeError(f"{where}[{i}]: a {type(r).__name__} is not a {src.__name__} or a dict")
-        except ValidationError as e:
-            raise ForgeError(f"{where}[{i}]: {validation_line(e, src.__name__)} (seeds must be {src.__name__})") from e
+    out = [seed_struct(src, r, f"{where}[{i}]") for i, r in enumerate(raw)]
     if not out:
         raise ForgeError(f"{where}: no seeds")
     return out
