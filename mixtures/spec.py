@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from dataforge.core.errors import SpecError
+from dataforge.core.hashing import canonical_json
 from dataforge.core.spec import SpecModel, check_name
 from mixtures.templates import DEFAULT_TEMPLATE, is_file_template, roles_problem, template_problem
 
@@ -112,6 +113,9 @@ class Source(_SpecModel):
             raise MixtureSpecError(f"Source({self.name!r}).path: empty; give a dataset directory or a manifest id")
         _check_chat(f"Source({self.name!r})", self.chat_template, self.roles, self.system_prompt)
         return self
+
+    def __hash__(self) -> int:  # a Source is a weights key; `roles` (a dict) has no hash of its own
+        return hash(canonical_json(self.model_dump(mode="json")))
 
 
 class Stage(_SpecModel):

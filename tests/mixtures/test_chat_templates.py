@@ -221,3 +221,54 @@ def test_chat_settings_enter_the_id_and_defaults_leave_it_as_it_was(tmp_path):
     m = spec(chat_template="t.jinja")
     keys.append(input_key(m.identity_json(), {"chat": "x"}, "tok", templates=template_hashes(m, ["chat"], tmp_path)))
     assert keys[0] == keys[1] != keys[2]
+
+
+def test_build_renders_each_source_with_its_settings_and_reopens_by_id(spark, tok, tmp_path):
+    """A build through Spark: a tool chat source with a template file beside the spec, "me" and no system
+    prompt; completion sources in both forms. The id (template hash included) verifies on open."""
+    from dataforge.core.io import write_table
+    from dataforge.core.records import record_from_row, record_to_row, schema_of
+    from mixtures import build_mixture, open_mixture
+
+    template = (TEMPLATE_DIR / "chatml-tools.jinja").read_text()
+    (tmp_path / "agent.jinja").write_text(template)
+    chats = [{**TOOL_CHAT, "id": f"tool-{i}", "source": "t", "metadata": {}} for i in range(12)]
+    write_table([record_to_row(r)[1] for r in chats], tmp_path / "agent" / "part-0.parquet", schema_of("chat"))
+    convs = [{"id": f"conv-{i}", "source": "t", "metadata": {}, "prompt": [{"role": "user", "content": f"Count {i}."}],
+              "completion": [{"role": "assistant", "content": f"{i}, {i + 1}."}]} for i in range(12)]
+    write_table([record_to_row(r)[1] for r in convs], tmp_path / "conv" / "part-0.parquet",
+                schema_of("completion_conversational"))
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "p.jsonl").write_text("".join(
+        json.dumps({"id": f"p-{i}", "prompt": f"Say {i}:", "completion": f" {i}."}) + "\n" for i in range(12)))
+    agent = Source("agent", path="agent", chat_template="agent.jinja", roles={"assistant": "me"}, system_prompt="none",
+                   holdout_docs=1)
+    conv, plain = Source("conv", path="conv", holdout_docs=1), Source("plain", path="plain", holdout_docs=1)
+    mixture = Mixture(name="chat-settings", tokenizer="embedded", seed=3, system_prompt="none",
+                      stages=[Stage("sft", tokens=1_500, seq_len=512, weights={agent: 0.6, conv: 0.2, plain: 0.2})])
+    result = build_mixture(mixture, tmp_path / "reg", spec_dir=tmp_path, spark=spark)
+    mx = open_mixture(result.id, tmp_path / "reg")
+    assert mx.manifest.extra["chat_templates"]["agent"]["chat_template"] == "agent.jinja"
+    assert {s["kind"] for s in mx.sources.values()} == {"chat", "completion"}
+    stage = mx.stage("sft")
+    assert stage.sft
+    whole = {}
+    for p in [*stage, *(p for n in ("agent", "conv", "plain") for p in mx.validation(n))]:
+        if p.doc_start == 0 and len(p.tokens) == p.doc_tokens:  # a whole document
+            whole[(p.source, p.doc_id)] = (p.tokens.tolist(), p.loss_mask)
+    me = [{**m, "role": "me" if m["role"] == "assistant" else m["role"]} for m in TOOL_CHAT["messages"]]
+    stored = record_from_row(record_to_row(chats[0])[1])["tools"]  # the contract's normal form: sorted keys
+    want = {"agent": tok.apply_chat_template(me, tools=stored, chat_template=template, tokenize=False),
+            "conv": "<|im_start|>user\nCount {i}.<|im_end|>\n<|im_start|>assistant\n{i}, {j}.<|im_end|>\n",
+            "plain": "Say {i}: {i}.<|im_end|>"}
+    seen = set()
+    for (source, doc_id), (ids, mask) in whole.items():
+        i = int(doc_id.split("-")[1])
+        text = tok.decode(ids)
+        assert text == want[source].replace("{i}", str(i)).replace("{j}", str(i + 1))
+        name = "me" if source == "agent" else "assistant"
+        spans = turn_spans(text, name) if source != "plain" else [(len(f"Say {i}:"), len(text))]
+        assert mask.tolist() == expected_mask(tok, ids, text, spans)
+        seen.add(source)
+    assert seen == {"agent", "conv", "plain"}
+    assert build_mixture(mixture, tmp_path / "reg", spec_dir=tmp_path, spark=spark).built is False
