@@ -102,7 +102,8 @@ def segments(chat, messages: list[dict[str, Any]], kwargs: dict[str, Any], setti
     if chat.marked and not roles and train_from == 0:
         full, marked = chat.render(shown, spans=True, **kwargs)
         if marked and len(marked) == len(trained):
-            return _cut_default_system(chat, shown, kwargs, settings, [(full, [(int(a), int(b)) for a, b in marked])])
+            segs = [(full, [(int(a), int(b)) for a, b in marked])]
+            return _cut_default_system(chat, messages, shown, kwargs, settings, segs)
     prefixes = _Prefixes(chat, shown, kwargs, roles.get("assistant"))
     out: list[Segment] = []
     pending = trained
@@ -114,12 +115,13 @@ def segments(chat, messages: list[dict[str, Any]], kwargs: dict[str, Any], setti
                                   "the template renders a turn differently from the conversation up to it")
         out.append((text, [got[i] for i in sorted(got)]))
         pending = [i for i in pending if i not in got]
-    return _cut_default_system(chat, shown, kwargs, settings, out[::-1])
+    return _cut_default_system(chat, messages, shown, kwargs, settings, out[::-1])
 
 
-def _default_block(chat, shown: list[dict[str, Any]], kwargs: dict[str, Any]) -> int:
-    """Length of the text the template puts before the turns of a conversation without a system message."""
-    probe = [{"role": "system", "content": PROBE}]
+def _default_block(chat, shown: list[dict[str, Any]], kwargs: dict[str, Any], system: str) -> int:
+    """Length of the text the template puts before the turns of a conversation without a system message
+    (`system`: the system role's rendered name)."""
+    probe = [{"role": system, "content": PROBE}]
     alone = chat.render(probe, **kwargs)[0]
     with_probe = chat.render(probe + shown, **kwargs)[0]
     plain = chat.render(shown, **kwargs)[0]
@@ -129,15 +131,16 @@ def _default_block(chat, shown: list[dict[str, Any]], kwargs: dict[str, Any]) ->
     return len(plain) - (len(with_probe) - len(alone))
 
 
-def _cut_default_system(chat, shown, kwargs, settings, segs: list[Segment]) -> list[Segment]:
+def _cut_default_system(chat, messages, shown, kwargs, settings, segs: list[Segment]) -> list[Segment]:
     """System-prompt policy "none": cut the system block the template adds by itself, if any."""
-    if settings.get("system_prompt") != "none" or shown[0]["role"] == "system":
+    if settings.get("system_prompt") != "none" or messages[0]["role"] == "system":
         return segs
-    cut = _default_block(chat, shown, kwargs)
+    system = (settings.get("roles") or {}).get("system", "system")
+    cut = _default_block(chat, shown, kwargs, system)
     if cut and kwargs.get("tools"):
         # the block may hold the tool schemas too; cut only when it is the same without tools
         bare = {k: v for k, v in kwargs.items() if k != "tools"}
-        if _default_block(chat, shown, bare) == 0:
+        if _default_block(chat, shown, bare, system) == 0:
             return segs  # the template adds no default prompt: the block is the tools alone
         raise ChatRenderError("system_prompt_holds_tools",
                               "the template writes its default system prompt and the tools in one block")

@@ -20,7 +20,7 @@ from pydantic import Field, PrivateAttr, model_validator
 from dataforge.core.errors import SpecError
 from dataforge.core.hashing import canonical_json
 from dataforge.core.spec import SpecModel, check_name
-from mixtures.templates import DEFAULT_TEMPLATE, is_file_template, roles_problem, template_problem
+from mixtures.templates import DEFAULT_TEMPLATE, chat_identity, chat_problem
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 # Sizes outside these bounds are mistakes (a typo'd exponent, a missing unit), refused before any work:
@@ -57,24 +57,9 @@ class _SpecModel(SpecModel):
 
 
 def _check_chat(where: str, template: str | None, roles: dict[str, str] | None, prompt: str | None) -> None:
-    problem = template_problem(template) if template is not None else None
+    problem = chat_problem(template, roles, prompt)
     if problem:
-        raise MixtureSpecError(f"{where}.chat_template: {problem}")
-    problem = roles_problem(roles) if roles else None
-    if problem:
-        raise MixtureSpecError(f"{where}.roles: {problem}")
-    if prompt is not None and not prompt.strip():
-        raise MixtureSpecError(f"{where}.system_prompt: empty; give 'default', 'none' or the system prompt text")
-
-
-def _chat_identity(spec: dict[str, Any], defaults: dict[str, Any]) -> None:
-    """Chat settings at their defaults are left out of the id (ids of mixtures without them stay as they
-    were); a template file's path is a location, replaced by 'file' (its sha256 enters the input key)."""
-    for k, v in defaults.items():
-        if spec.get(k) == v:
-            spec.pop(k, None)
-    if is_file_template(spec.get("chat_template")):
-        spec["chat_template"] = "file"
+        raise MixtureSpecError(f"{where}.{problem}")
 
 
 class Source(_SpecModel):
@@ -305,8 +290,8 @@ class Mixture(_SpecModel):
         because the source manifest ids and the tokenizer hash already pin their content."""
         spec = self.to_json()
         spec.pop("tokenizer")
-        _chat_identity(spec, {"chat_template": DEFAULT_TEMPLATE, "roles": {}, "system_prompt": "default"})
+        chat_identity(spec, {"chat_template": DEFAULT_TEMPLATE, "roles": {}, "system_prompt": "default"})
         for s in spec["sources"]:
             s.pop("path")
-            _chat_identity(s, {"chat_template": None, "roles": None, "system_prompt": None})
+            chat_identity(s, {"chat_template": None, "roles": None, "system_prompt": None})
         return spec

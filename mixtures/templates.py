@@ -64,6 +64,29 @@ def is_file_template(value: str | None) -> bool:
     return value is not None and value not in NAMED
 
 
+def chat_problem(template: str | None, roles: dict[str, str] | None, prompt: str | None) -> str | None:
+    """'field: why' for the first chat setting a spec cannot use, else None."""
+    problem = template_problem(template) if template is not None else None
+    if problem:
+        return f"chat_template: {problem}"
+    problem = roles_problem(roles) if roles else None
+    if problem:
+        return f"roles: {problem}"
+    if prompt is not None and not prompt.strip():
+        return "system_prompt: empty; give 'default', 'none' or the system prompt text"
+    return None
+
+
+def chat_identity(spec: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Chat settings at their defaults are left out of the id (ids of mixtures without them stay as they
+    were); a template file's path is a location, replaced by 'file' (its sha256 enters the input key)."""
+    for k, v in defaults.items():
+        if spec.get(k) == v:
+            spec.pop(k, None)
+    if is_file_template(spec.get("chat_template")):
+        spec["chat_template"] = "file"
+
+
 def _read_template(ref: str, where: str, base: Path) -> str:
     """A template file's text; it must exist inside `base` (symlinks resolved) and be small UTF-8 text."""
     path = Path(ref).expanduser()
