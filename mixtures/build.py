@@ -32,6 +32,7 @@ from mixtures.format import (
     FORMAT_VERSION,
     INDEX_FILE,
     INDEX_SCHEMA,
+    MASKED_KINDS,
     QUARANTINE_FILE,
     QUARANTINE_SCHEMA,
     TOKENIZER_DIR,
@@ -41,6 +42,7 @@ from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
 from mixtures.registry import find_built, freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source
 from mixtures.spec import Mixture
+from mixtures.templates import ChatSettings, chat_settings, template_hashes
 from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_identity
 
 
@@ -93,9 +95,17 @@ class BuildResult:
     built: bool
 
 
-def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo) -> str:
-    """The build's input key: what the registry is searched for before any work."""
-    return input_key(mixture.identity_json(), {n: s.manifest_id for n, s in sources.items()}, tok.hash)
+def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
+                templates: dict[str, str] | None = None) -> str:
+    """The build's input key: what the registry is searched for before any work (`templates`: the
+    chat-template sha256s of `mixtures.templates.template_hashes`)."""
+    return input_key(mixture.identity_json(), {n: s.manifest_id for n, s in sources.items()}, tok.hash,
+                     templates=templates)
+
+
+def rendered_sources(sources: dict[str, ResolvedSource]) -> list[str]:
+    """The sources whose records a chat template may render (chat and completion), sorted."""
+    return sorted(n for n, s in sources.items() if s.kind in MASKED_KINDS)
 
 
 @contextlib.contextmanager
@@ -188,16 +198,21 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     spec_dir = Path(spec_dir).absolute() if spec_dir else None
     progress.step("resolving sources and tokenizer")
     sources, tok = resolve_inputs(mixture, spec_dir, root)
-    key, key_tok_hash = mixture_key(mixture, sources, tok), tok.hash
+    templates = template_hashes(mixture, rendered_sources(sources), spec_dir)
+    key, key_tok_hash = mixture_key(mixture, sources, tok, templates), tok.hash
     built = find_built(root, key)
     if built is not None:
         return BuildResult(built.id, built.path, built=False)
     check_not_input(root, [s.path for s in sources.values()], label="--registry")
-    chat = {n for n, s in sources.items() if s.kind == "chat"}
-    check_disk(root, spec_bytes(mixture, chat, sum(map(len, tok.files.values()))), "the stages' shards")
+    check_disk(root, spec_bytes(mixture, set(rendered_sources(sources)), sum(map(len, tok.files.values()))),
+               "the stages' shards")
     tok = load_tokenizer_info(mixture.tokenizer)
     if tok.hash != key_tok_hash:
         raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
+    chat = chat_settings(mixture, rendered_sources(sources), spec_dir, tok.chat_template)
+    if any(chat[n].describe()["sha256"] != h for n, h in templates.items()):
+        raise ForgeError(f"Mixture({mixture.name!r}).chat_template: a template file changed while it was being "
+                         "read; rerun the build")
     # The final id is known only once the shards are hashed, so builds of the same inputs lock their key.
     with OutputLock(root / f"build-{key}", "mix build").acquire():
         built = find_built(root, key)  # committed by another build between the look above and the lock
@@ -208,15 +223,15 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
             progress.step("starting Spark")
             spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
         progress.step("tokenizing sources (Spark tasks)")
-        return _build(spark, mixture, key, root, sources, tok, partitions, progress)
+        return _build(spark, mixture, key, root, sources, tok, partitions, progress, chat)
 
 
 def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
-           partitions: int | None, progress: Progress) -> BuildResult:
+           partitions: int | None, progress: Progress, chat: dict[str, ChatSettings]) -> BuildResult:
     from mixtures.card import write_card
     from mixtures.materialize import collect_docs, tokenize_sources, write_shards
 
-    tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
+    tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions, chat)
     try:
         with spark_tasks(spark, progress):
             docs, quarantine = collect_docs(tokenized, sources)
@@ -234,6 +249,8 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
                 (stage / QUARANTINE_FILE).parent.mkdir(parents=True)
                 pq.write_table(pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA), stage / QUARANTINE_FILE)
             extra = _extra(mixture, plan, sources, tok, len(quarantine))
+            if chat:
+                extra["chat_templates"] = {n: c.describe() for n, c in sorted(chat.items())}
             counts = {"tokens": int(sum(s["tokens"] for s in plan.stages)), "stages": len(plan.stages),
                       "pieces": int(sum(len(s["pieces"].length) for s in plan.stages)),
                       "documents": int(sum(v["docs"] for v in plan.sources.values())),

@@ -22,6 +22,7 @@ MASK_DTYPE = "u1"
 INDEX_FILE = "index.parquet"
 TOKENIZER_DIR = "tokenizer"
 QUARANTINE_FILE = "quarantine/part-00000.parquet"
+MASKED_KINDS = ("chat", "completion")  # record kinds whose documents carry a loss mask (SFT)
 
 INDEX_SCHEMA = pa.schema([
     ("shard", pa.int32()),        # shard number within the stage (tokens-NNNNN.u32)

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
-from mixtures.format import INDEX_FILE, MASK_DTYPE, TOKEN_DTYPE, TOKENIZER_DIR
+from mixtures.format import INDEX_FILE, MASK_DTYPE, MASKED_KINDS, TOKEN_DTYPE, TOKENIZER_DIR
 from mixtures.identity import check_identity
 from mixtures.registry import locate
 
@@ -146,7 +146,7 @@ class MixtureVersion:
         self.verified = verified  # True when every file and the id were checked at open
         self.tokenizer_path = path / manifest.extra["tokenizer"].get("path", TOKENIZER_DIR)
         self.sources: dict[str, dict[str, Any]] = manifest.extra["sources"]
-        chat = {n for n, s in self.sources.items() if s["kind"] == "chat"}
+        chat = {n for n, s in self.sources.items() if s["kind"] in MASKED_KINDS}
         self.stages = [StageView(path, st, chat) for st in manifest.extra["stages"]]
         self._validation = {n: PieceSet(path, v, chat) for n, v in manifest.extra["validation"].items()}
 

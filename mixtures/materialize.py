@@ -19,6 +19,7 @@ from dataforge.core.errors import ForgeError
 from mixtures.format import MASK_DTYPE, TOKEN_DTYPE
 from mixtures.plan import Plan, SourceDocs
 from mixtures.sources import ResolvedSource
+from mixtures.templates import ChatSettings
 from mixtures.tokenize import TOKENIZED_DDL, tokenize_chat_batches, tokenize_text_batches
 from mixtures.tokenizer import TokenizerInfo
 
@@ -31,6 +32,11 @@ def _read(spark, rs: ResolvedSource):
     from pyspark.sql import functions as F
 
     uris = [Path(f).as_uri() for f in rs.files]
+    if rs.kind == "completion":  # parsed and checked in Python, like chat (mixtures/completions.py)
+        if rs.format == "json":
+            return spark.read.text(uris)
+        df = spark.read.option("mergeSchema", "true").parquet(*uris)
+        return df.select(*[c for c in ("id", "prompt", "completion") if c in df.columns])
     if rs.kind == "chat":
         # Whole records, parsed and checked in Python (mixtures/chat_input.py): a message field the template
         # would drop must quarantine the record, so nothing is projected away here. mergeSchema: a field
@@ -50,21 +56,32 @@ def _text_fn(bc, src: int, source: str, eos_id: int | None):
     return fn
 
 
-def _chat_fn(bc, src: int, source: str):
+def _chat_fn(bc, src: int, source: str, settings: dict | None):
     def fn(batches):
-        return tokenize_chat_batches(batches, src=src, source=source, payload=bc.value)
+        return tokenize_chat_batches(batches, src=src, source=source, payload=bc.value, settings=settings)
+    return fn
+
+
+def _completion_fn(bc, src: int, source: str, eos_id: int | None, settings: dict | None):
+    def fn(batches):
+        from mixtures.completions import tokenize_completion_batches
+
+        return tokenize_completion_batches(batches, src=src, source=source, payload=bc.value, eos_id=eos_id,
+                                           settings=settings)
     return fn
 
 
 def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerInfo, append_eos: bool,
-                     partitions: int | None = None):
-    """One persisted DataFrame (TOKENIZED_DDL) over all sources; `src` is the source's index in sorted names."""
+                     partitions: int | None = None, chat: dict[str, ChatSettings] | None = None):
+    """One persisted DataFrame (TOKENIZED_DDL) over all sources; `src` is the source's index in sorted names.
+    `chat`: the chat settings of chat and completion sources (None: the tokenizer's template)."""
     from pyspark import StorageLevel
 
-    if tok.chat_template is None and any(s.kind == "chat" for s in sources.values()):
-        chat = sorted(n for n, s in sources.items() if s.kind == "chat")
-        raise ForgeError(f"Mixture.tokenizer: {tok.path} has no chat template but source {chat[0]} holds chat "
-                         "records; use a tokenizer with a chat template")
+    chat = chat or {}
+    for n in sorted(n for n, s in sources.items() if s.kind == "chat"):
+        if (chat[n].template if n in chat else tok.chat_template) is None:
+            raise ForgeError(f"Mixture.tokenizer: {tok.path} has no chat template but source {n} holds chat "
+                             "records; use a tokenizer with a chat template or set chat_template")
     bc = spark.sparkContext.broadcast(tok.payload())
     eos = tok.eos_id if append_eos else None
     if append_eos and eos is None:
@@ -75,7 +92,13 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
         df = _read(spark, rs)
         if partitions:
             df = df.repartition(partitions)
-        fn = _text_fn(bc, i, name, eos) if rs.kind == "text" else _chat_fn(bc, i, name)
+        settings = chat[name].payload() if name in chat else None
+        if rs.kind == "text":
+            fn = _text_fn(bc, i, name, eos)
+        elif rs.kind == "completion":
+            fn = _completion_fn(bc, i, name, eos, settings)
+        else:
+            fn = _chat_fn(bc, i, name, settings)
         part = df.mapInArrow(fn, TOKENIZED_DDL)
         out = part if out is None else out.unionByName(part)
     return out.persist(StorageLevel.MEMORY_AND_DISK), bc

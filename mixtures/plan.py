@@ -20,6 +20,7 @@ import numpy as np
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
 from mixtures.budget import check_epochs, check_plan_memory
+from mixtures.format import MASKED_KINDS
 from mixtures.spec import Mixture
 
 _GOLDEN, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -180,7 +181,7 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
         order = np.lexsort((arrays["piece_index"], arrays["epoch"], keys[owner], arrays["src"], sort_key))
         arrays = {k: v[order] for k, v in arrays.items()}
         used = [n for n, t in targets[si].items() if t > 0]
-        sft = any(docs[n].kind == "chat" for n in used)
+        sft = any(docs[n].kind in MASKED_KINDS for n in used)
         table = _layout(arrays, mixture.shard_tokens, files, f"stages/{si:02d}-{st.name}", sft, stage=si)
         total = int(table.length.sum())
         stats = {}
@@ -203,7 +204,8 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
         hold = d.holdout
         _, arrays = _piece_arrays(np.full(len(hold), i, np.int32), hold, np.zeros(len(hold), np.int32),
                                   np.zeros(len(hold), np.int64), d.ntok[hold], seq)
-        table = _layout(arrays, mixture.shard_tokens, files, f"validation/{n}", d.kind == "chat", source=n)
+        table = _layout(arrays, mixture.shard_tokens, files, f"validation/{n}", d.kind in MASKED_KINDS,
+                        source=n)
         validation[n] = {"seq_len": seq, "docs": int(len(hold)), "tokens": int(d.ntok[hold].sum()),
                          "files": sorted(set(table.file.tolist())), "pieces": table}
     sources = {}
