@@ -150,19 +150,26 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
                                     cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
                                     progress=opts.progress)
         manifest = _commit(claim, spark, rdd, stats, spec, graph, planned, config)
-        if cache_root is not None:
-            compact_cache(spark, cache_root)
+        ledgers = sorted({str(Path(n.ledger).expanduser().absolute()) for n in graph.nodes.values()
+                          if isinstance(getattr(n, "ledger", None), str)})  # rephrase exposure ledgers
+        compact_stores(spark, cache_root, ledgers)
         return manifest, stats
 
 
-def compact_cache(spark, cache_root: str) -> int:
-    """Compact the call cache on executors, a task per key shard; returns the segments merged."""
+def compact_stores(spark, cache_root: str | None, ledgers: list[str]) -> int:
+    """Compact the call cache and exposure ledgers on executors, a task per key shard; returns the
+    segments merged."""
     from dataforge.cache import CallCache
-    from dataforge.core.segments import SHARDS
+    from dataforge.core.segments import SHARDS, SegmentStore
 
+    def one(shard: str) -> int:
+        merged = CallCache(cache_root).compact(shard=shard) if cache_root else 0
+        return merged + sum(SegmentStore(root).compact(shard) for root in ledgers)
+
+    if cache_root is None and not ledgers:
+        return 0
     shards = [f"{i:x}" for i in range(SHARDS)]
-    return sum(spark.sparkContext.parallelize(shards, len(shards))
-               .map(lambda s: CallCache(cache_root).compact(shard=s)).collect())
+    return sum(spark.sparkContext.parallelize(shards, len(shards)).map(one).collect())
 
 
 def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, planned, config: dict) -> Manifest:

@@ -55,29 +55,30 @@ def _bisect_all(path: Path, key: str) -> list[str]:
     except FileNotFoundError:
         return []
     with f:
-        lo, hi = 0, os.fstat(f.fileno()).st_size
-        while lo < hi:  # first line start whose key is >= target
+        def first_line_from(pos: int) -> bytes:
+            """The first whole line starting at or after byte `pos`."""
+            f.seek(pos - 1 if pos else 0)
+            if pos:
+                f.readline()  # the line holding byte pos-1 ends before pos
+            return f.readline()
+
+        # the first line whose key is >= target starts at the first line start >= lo
+        lo, hi = 0, os.fstat(f.fileno()).st_size + 1
+        while lo < hi:
             mid = (lo + hi) // 2
-            f.seek(mid)
-            if mid:
-                f.readline()  # resync to the next line start
-            start = f.tell()
-            line = f.readline()
+            line = first_line_from(mid)
             if not line or line.split(b"\t", 1)[0] >= target:
                 hi = mid
             else:
-                lo = start + len(line)
-        f.seek(lo)
-        if lo:
-            f.seek(lo - 1)
-            if f.read(1) != b"\n":
-                f.readline()
+                lo = mid + 1
         out = []
-        for line in f:
+        line = first_line_from(lo)
+        while line:
             got = _parse(line)
             if got is None or got[0] != key:
                 break
             out.append(got[1])
+            line = f.readline()
         return out
 
 
