@@ -47,8 +47,8 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
 
-    if fmt not in (None, "jsonl", "parquet"):
-        raise ForgeError(f"--format {fmt}: use jsonl or parquet")
+    if fmt not in (None, "jsonl", "parquet", "warc"):
+        raise ForgeError(f"--format {fmt}: use jsonl, parquet or warc")
     spec = as_pipeline(load_spec(pipeline, "pipeline"), where=str(pipeline))
     check_local_inputs(input)
     preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts
