@@ -4,7 +4,8 @@ The trafilatura call uses the settings of datatrove's `Trafilatura` extractor (f
 comments, trafilatura's deduplication, no images), so a page gives the same text here as in a
 datatrove pipeline. Two differences, both for determinism: trafilatura's duplicate cache is cleared
 before each page (it otherwise remembers paragraphs across pages, so a page's text would depend on
-which pages the same process saw before it), and the timeout is a timer signal in the executor rather
+which pages the same process saw before it; `cross_page_dedup=True` keeps datatrove's behaviour), and
+the timeout is a timer signal in the executor rather
 than datatrove's extraction subprocess.
 
 A page that takes longer than `timeout` seconds is quarantined (`extract_timeout`), one the extractor
@@ -31,12 +32,14 @@ def _alarm(_signum, _frame):
     raise _Timeout
 
 
-def trafilatura_text(html: str, favour_precision: bool = True, deduplicate: bool = True, **kwargs: Any) -> str:
-    """datatrove's `Trafilatura.extract` call, with trafilatura's duplicate cache emptied first."""
+def trafilatura_text(html: str, favour_precision: bool = True, deduplicate: bool = True, cross_page: bool = False,
+                     **kwargs: Any) -> str:
+    """datatrove's `Trafilatura.extract` call; trafilatura's duplicate cache is emptied first unless `cross_page`."""
     from trafilatura import extract
     from trafilatura.deduplication import LRU_TEST
 
-    LRU_TEST.clear()
+    if not cross_page:
+        LRU_TEST.clear()
     return extract(html, favor_precision=favour_precision, include_comments=False, deduplicate=deduplicate,
                    **kwargs) or ""
 
@@ -54,7 +57,10 @@ class ExtractText(RecordStep):
         engine: "trafilatura" (datatrove's settings) or "resiliparse" (faster; `pip install resiliparse`).
         timeout: seconds per page before it is quarantined as `extract_timeout`; 0 disables.
         favour_precision: trafilatura's favor_precision (less text, more of it main text).
-        deduplicate: trafilatura's in-page deduplication of repeated paragraphs.
+        deduplicate: trafilatura's deduplication of repeated paragraphs.
+        cross_page_dedup: keep trafilatura's duplicate cache from page to page, as datatrove does: a
+            paragraph seen on more than two earlier pages of the same partition is then left out, so the
+            text depends on partitioning (off by default: same input, same bytes).
     Example:
         ExtractText(engine="trafilatura", timeout=1.0)
     """
@@ -63,6 +69,7 @@ class ExtractText(RecordStep):
     timeout: float = Field(1.0, ge=0)
     favour_precision: bool = True
     deduplicate: bool = True
+    cross_page_dedup: bool = False
 
     def open(self) -> None:
         # import here, once per partition: a missing package is one error line, not every page quarantined
@@ -81,7 +88,7 @@ class ExtractText(RecordStep):
     def _extract(self, html: str) -> str:
         if self.engine == "resiliparse":
             return resiliparse_text(html)
-        return trafilatura_text(html, self.favour_precision, self.deduplicate)
+        return trafilatura_text(html, self.favour_precision, self.deduplicate, self.cross_page_dedup)
 
     def judge(self, doc: Doc) -> str | None:
         if doc.metadata.get("content_type") == "text/plain":  # a WET record: extracted by the crawler
