@@ -5,7 +5,8 @@ drops broken ones in silence and lists FIFOs and sockets as empty regular files 
 blocks forever). Here a symlink to a file is read; a broken symlink is a file fault `broken_symlink`,
 a FIFO, socket or device `not_a_regular_file`, a file the process may not read `unreadable`.
 Other inputs (HDFS, S3, ...) are listed through Hadoop's FileSystem. The accepted formats and the
-hidden-entry rule are the record contract's (`dataforge/core/records/files.py`). Hidden entries (`.x`, `_x`:
+hidden-entry rule are the record contract's (`dataforge/core/records/files.py`), plus WARC files
+(`.warc`, `.warc.gz`, `.wet`, `.wet.gz`), which only curation reads. Hidden entries (`.x`, `_x`:
 `_SUCCESS`, `.crc`) are skipped by design and counted, as are files of another format.
 """
 
