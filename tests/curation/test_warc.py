@@ -139,3 +139,13 @@ def test_extracted_text_matches_datatrove_trafilatura(tmp_path):
     assert {d.id for d in docs} <= set(ours) and len(docs) >= 5
     theirs = {d.id: d.text for d in Trafilatura(timeout=5).run(iter(docs))}
     assert theirs == {k: trafilatura_text(ours[k]) for k in theirs}
+
+
+def test_resiliparse_engine_extracts_main_text():
+    pytest.importorskip("resiliparse")
+    step = ExtractText(engine="resiliparse")
+    step.open()
+    doc = Doc(id="1", text=html_page("Birds", "Herons stand still in the shallows before they strike at a fish."))
+    assert step.judge(doc) is None and "Herons stand still" in doc.text
+    empty = Doc(id="2", text="<html><body><script>var a = 1;</script></body></html>")
+    assert step.judge(empty) == "no_main_text"
