@@ -13,6 +13,7 @@ A `.warc.gz` file is a series of gzip members, one per record. Members are split
 warcio, which stops at the first bad member: a member that does not decompress is quarantined
 (`corrupt_gzip_member`, its compressed bytes kept) and reading goes on at the next gzip header.
 A plain `.warc` file that cannot be parsed to its end ends that file only (a `file_fault` row).
+A `.warc.gz` compressed as one single gzip stream (not per record) is read whole into memory.
 """
 
 from __future__ import annotations
