@@ -89,4 +89,4 @@ class RunStats:
         """The per-node funnel as a PNG (see `dataforge.core.figures.funnel_chart`)."""
         from dataforge.core.figures import funnel_chart
 
-        return funnel_chart(self.funnel_rows(order), path, title, unit="walks")
+        return funnel_chart(self.funnel_rows(order), path, title, unit="walks", kept="passed on")

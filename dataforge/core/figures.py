@@ -46,12 +46,14 @@ def reason_colors(reasons: list[str]) -> dict[str, Any]:
     return {r: cmap(order[i % 20]) for i, r in enumerate(reasons)}
 
 
-def funnel_chart(rows: list[dict[str, Any]], path: str | Path, title: str, unit: str = "records") -> Path:
+def funnel_chart(rows: list[dict[str, Any]], path: str | Path, title: str, unit: str = "records",
+                 kept: str = "kept") -> Path:
     """Two panels sharing one row per step: what is left after it (kept of in), and what it removed,
     stacked by every reason (so six small reasons are as visible as one large one).
 
     Args:
         rows: per step, in order: {"name", "in", "kept", "dropped": {reason: n}, "quarantined": {reason: n}}.
+        unit, kept: what is counted and what the kept bars are called (e.g. "walks", "passed on").
     Example:
         funnel_chart([{"name": "lang", "in": 10, "kept": 7, "dropped": {"lang_fr": 2}, "quarantined":
                        {"bad_utf8": 1}}], "funnel.png", "Curation funnel")
@@ -59,19 +61,20 @@ def funnel_chart(rows: list[dict[str, Any]], path: str | Path, title: str, unit:
     plt = pyplot()
     keys = [("dropped", r) for r in sorted({r for row in rows for r in row["dropped"]})]
     keys += [("quarantined", r) for r in sorted({r for row in rows for r in row["quarantined"]})]
-    colors = reason_colors([r for _, r in keys])
+    # the first colour is the kept bars' blue: reasons start at the second
+    colors = dict(list(reason_colors(["", *[r for _, r in keys]]).items())[1:])
     height = 0.45 * len(rows) + 1.6 + 0.18 * max(len(keys) - 4, 0)
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, height), sharey=True,
                                       gridspec_kw={"width_ratios": [1, 1.3]})
     y = list(range(len(rows)))[::-1]
     left.barh(y, [r["in"] for r in rows], color="#d9d9d9", label="in")
-    left.barh(y, [r["kept"] for r in rows], color=KEPT_COLOR, label="kept")
+    left.barh(y, [r["kept"] for r in rows], color=KEPT_COLOR, label=kept)
     top = max([r["in"] for r in rows] + [1])
     for yi, r in zip(y, rows, strict=True):
         left.text(r["kept"], yi, f" {r['kept']:,} of {r['in']:,}", va="center", fontsize=8)
     left.set_xlim(0, top * 1.35)
     left.set_yticks(y, [r["name"] for r in rows])
-    left.set_xlabel(f"{unit} left after the step")
+    left.set_xlabel(f"{unit} {kept} (of those in)")
     left.legend(loc="lower right", fontsize=8)
     base = [0] * len(rows)
     for kind, reason in keys:
