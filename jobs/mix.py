@@ -87,8 +87,9 @@ def plan(spec: Path = typer.Argument(..., help="Python spec defining `mixture = 
                                                help="Repartition each source before tokenizing.")) -> None:
     """Print a mixture's plan without building it: tokens, documents and epochs per source and stage.
 
-    The sources are tokenized (Spark) and planned exactly as `mix build` would; nothing is written
-    except the PNG named by --png. Sources near their max_epochs are warned about on stderr.
+    The sources are tokenized (Spark) and planned exactly as `mix build` would.
+    Nothing is written except the new PNG that --png names.
+    Sources near their max_epochs are warned about on stderr.
     """
     from mixtures.preview import plan_spec
 
