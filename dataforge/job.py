@@ -8,6 +8,7 @@ Layout of the output directory:
     quarantine/part-NNNNN.parquet  walks that failed (unparseable replies, broken contracts, errors)
     calls/part-NNNNN.parquet       with --emit-calls: every LLM call of a kept walk as a chat record
     manifest.json                  kind `generated`; counts and the per-node summary under `extra`
+    funnel.png                     per node: walks in, passed on, dropped and quarantined by reason
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
 
 STOPPED_COLUMNS = ["id", "node", "reason", "detail", "metadata"]
+FUNNEL_PNG = "funnel.png"
 WALKS_PER_FILE = 200_000
 WALKS_PER_TASK = 20_000  # beyond this, more partitions than task slots (smaller retries on failure)
 
@@ -203,6 +205,7 @@ def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, plann
             manifest = Manifest.build(tmp, "generated", config, parents=parents, counts=counts, extra=extra,
                                       id=dataset_id)
             write_card(tmp, manifest)  # README.md: Hub configs for data, dropped, quarantine, calls
+            stats.save_funnel_png(tmp / FUNNEL_PNG, graph.topological(), f"{graph.name}: walks through each node")
             manifest.write(tmp)
     finally:
         rdd.unpersist()

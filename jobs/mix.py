@@ -1,6 +1,7 @@
 """Mixture jobs: build, list, show and diff versioned mixtures.
 
     forge mix build mixture.py [--registry DIR] [--master URL] [--partitions N]   # prints the mixture id
+    forge mix plan mixture.py [--registry DIR] [--png PATH]                       # the plan; writes nothing
     forge mix list [--registry DIR]
     forge mix show ID [--registry DIR] [--json] [--verify]
     forge mix diff A B [--registry DIR]
@@ -28,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, new_png
 
 app = new_app("Build and inspect versioned mixtures.")
 # Wide when piped, so ids and paths are not folded in logs and scripts.
@@ -73,6 +74,46 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
     if not result.built:
         err.print(f"mixture {result.id} already in the registry; nothing to build", highlight=False)
     print(result.id, flush=True)
+
+
+@app.command("plan")
+def plan(spec: Path = typer.Argument(..., help="Python spec defining `mixture = Mixture(...)`."),
+         registry: Path | None = typer.Option(None, "--registry", help="Where sources given by mixture id are "
+                                              "looked up (default: $FORGE_REGISTRY, else ./registry)."),
+         png: Path | None = typer.Option(None, "--png", help="Also draw tokens per source and stage and epochs "
+                                         "per source into this new PNG file."),
+         master: str | None = typer.Option(None, "--master", help="Spark master (default local[*])."),
+         partitions: int | None = typer.Option(None, "--partitions", min=1,
+                                               help="Repartition each source before tokenizing.")) -> None:
+    """Print a mixture's plan without building it: tokens, documents and epochs per source and stage.
+
+    The sources are tokenized (Spark) and planned exactly as `mix build` would.
+    Nothing is written except the new PNG that --png names.
+    Sources near their max_epochs are warned about on stderr.
+    """
+    from mixtures.preview import plan_spec
+
+    if png is not None:
+        png = new_png(png)
+    p = plan_spec(spec, registry, master=master, partitions=partitions)
+    total = sum(st["tokens"] for st in p.stages)
+    out.print(f"[bold]{p.name}[/bold] (plan, not built): {total:,} tokens in {len(p.stages)} stage(s), "
+              f"{p.quarantined} record(s) a build would quarantine", highlight=False)
+    t = Table("source", "kind", "train docs", "train tokens", "held out docs", "epochs", "max", title="sources")
+    for n, s in p.sources.items():
+        t.add_row(n, s["kind"], f"{s['train_docs']:,}", f"{s['train_tokens']:,}", f"{s['holdout_docs']:,}",
+                  f"{s['epochs']:.3f}", "-" if s["max_epochs"] is None else f"{s['max_epochs']:g}")
+    out.print(t)
+    t = Table("stage", "source", "weight", "tokens", "docs", "epochs", "seq_len", title="stages")
+    for st in p.stages:
+        for n, s in st["sources"].items():
+            t.add_row(st["name"], n, f"{s['target_weight']:.4f}", f"{s['tokens']:,}", f"{s['docs']:,}",
+                      f"{s['epochs']:.3f}", str(st["seq_len"]))
+    out.print(t)
+    for line in p.warnings:
+        err.print(f"warning: {line}", highlight=False)
+    if png is not None:
+        print(p.chart(png), flush=True)
 
 
 @app.command("list")

@@ -28,9 +28,9 @@ from training.masking import model_inputs
 from training.metrics import MetricsLog, mfu, peak_tflops, plot_loss, stage_ends
 from training.model import build_config, build_model, count_params, pick_attention, rope_theta, set_rope_theta
 from training.objective import PackedCausalLM
+from training.plan import run_schedule
 from training.progress import StepProgress
 from training.runinfo import claim_run_dir
-from training.schedule import StageSchedule
 from training.spec import Run
 from training.validation import evaluate
 
@@ -115,7 +115,7 @@ class Trainer:
         self.engine, self.optimizer = initialize(self.wrapper, run, w.device_type, self.out)
         self.loader = MixtureLoader(self.mx, run.deepspeed.micro_batch_size, run.deepspeed.grad_accum,
                                     world=w.size, rank=w.rank, lookahead=run.pack_lookahead)
-        self.schedule = StageSchedule(run.schedule, run.optimizer.lr, self.stage_names, self.loader.stage_totals)
+        self.schedule = run_schedule(run, self.stage_names, self.loader.stage_totals)
         self.metrics = MetricsLog(self.out / "metrics.jsonl")
         self.peak = peak_tflops(_device_name(w.device), run.peak_tflops)
         self.manual_norm = run.deepspeed.zero_stage == 0 and precision(run, w.device_type) == "fp32"

@@ -26,6 +26,15 @@ def stage_lengths(stage) -> np.ndarray:
     return np.fromiter((len(stage.piece(i).tokens) for i in range(n)), dtype=np.int64, count=n)
 
 
+def budget_lengths(stages) -> list[np.ndarray]:
+    """Per stage, the lengths of the pieces it feeds: its index in order, cut at its token budget."""
+    out = []
+    for st in stages:
+        full = stage_lengths(st)
+        out.append(full[:cut_to_budget(full, int(st.tokens))])
+    return out
+
+
 @dataclass
 class Batch:
     """One optimizer step as this rank sees it.
@@ -76,11 +85,7 @@ class MixtureLoader:
         self.stages = list(mixture.stages)
         self.world, self.rank, self.grad_accum = world, rank, grad_accum
         self.micro_batches = grad_accum * world
-        lengths = []
-        for st in self.stages:
-            full = stage_lengths(st)
-            lengths.append(full[:cut_to_budget(full, int(st.tokens))])
-        self.lengths = lengths
+        self.lengths = lengths = budget_lengths(self.stages)
         self.packer = Packer(lengths, [int(st.seq_len) for st in self.stages],
                              rows=micro_batch_size * self.micro_batches, micro_batches=self.micro_batches,
                              lookahead=lookahead)

@@ -33,8 +33,9 @@ def test_output_is_a_committed_generated_dataset(one_partition):
     out = root / "p1"
     assert Manifest.read(out).id == manifest.id and manifest.kind == "generated"
     assert manifest.verify(out) == []
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "dropped", "manifest.json",
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "dropped", "funnel.png", "manifest.json",
                                                         "quarantine"]
+    assert (out / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # per node, drawn from the summary
     rows = read_table(out).to_pylist()
     assert len(rows) == manifest.counts["records"] == stats.totals["records"]
     c = manifest.counts
