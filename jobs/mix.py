@@ -133,12 +133,31 @@ def list_(registry: Path | None = typer.Option(None, "--registry", help=REGISTRY
     out.print(t)
 
 
+@app.command("verify")
+def verify_cmd(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
+               registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP)) -> None:
+    """Hash every file of a mixture against its id, whatever was verified before; print the id if all match.
+
+    Training opens a mixture hashing only files not yet verified on this machine (or changed since);
+    this is the full check on demand, and it records the result for later opens.
+    """
+    from dataforge.core.manifest import Manifest
+    from mixtures import locate
+    from mixtures.verify import verify
+
+    path = locate(mixture_id, registry)
+    m = Manifest.read(path)
+    hashed = verify(path, m, full=True)
+    err.print(f"mixture {m.id}: {hashed} file(s) match their sha256", highlight=False)
+    print(m.id, flush=True)
+
+
 @app.command("show")
 def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
          registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
          as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON."),
          verify_files: bool = typer.Option(False, "--verify",
-                                           help="Also hash every file (as training does at open).")) -> None:
+                                           help="Also hash every file in full (as `forge mix verify`).")) -> None:
     """Show a mixture: sources, and per stage the target and realized weights, tokens and epochs.
 
     The manifest is always checked against the id (cheap); --verify also checks every file's sha256.
@@ -146,12 +165,12 @@ def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, u
     from dataforge.core.manifest import Manifest
     from mixtures import locate
     from mixtures.identity import check_identity
-    from mixtures.loader import verify
+    from mixtures.verify import verify
 
     path = locate(mixture_id, registry)
     m = Manifest.read(path)
     if verify_files:
-        verify(path, m)
+        verify(path, m, full=True)
     else:
         check_identity(path, m)
     if as_json:

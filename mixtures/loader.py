@@ -1,6 +1,6 @@
 """The hand-off to training: `open_mixture` returns a verified, memory-mapped view of a mixture version.
 
-    mx = open_mixture("3f2a9c...", registry="registry")   # checks every file's sha256 first
+    mx = open_mixture("3f2a9c...", registry="registry")   # checks every file against the id first
     for piece in mx.stages[0]:                             # the build's shuffled order
         piece.tokens, piece.loss_mask, piece.doc_id, piece.source
     mx.validation("web")                                   # the held-out pieces of one source
@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
 from mixtures.format import INDEX_FILE, MASK_DTYPE, MASKED_KINDS, TOKEN_DTYPE, TOKENIZER_DIR
-from mixtures.identity import check_identity
 from mixtures.registry import locate
+from mixtures.verify import verify
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,19 +174,10 @@ class MixtureVersion:
         return f"MixtureVersion({self.id!r}, name={self.name!r}, stages={[s.name for s in self.stages]})"
 
 
-def verify(path: Path, manifest: Manifest) -> None:
-    """Refuse a mixture whose spec, file list or files no longer hash to its id: first a hash over the
-    manifest (the id commits to every file's sha256), then one sha256 pass per file, as before the id did."""
-    check_identity(path, manifest)  # cheap: no data file is read
-    bad = manifest.verify(path)
-    if bad:
-        raise ForgeError(f"{path / bad[0]}: sha256 does not match the manifest of mixture {manifest.id} "
-                         f"({len(bad)} file(s) differ); the shard was modified or corrupted, rebuild the mixture")
-
-
 def open_mixture(id_or_path: str | Path, registry: str | Path | None = None, *, verify_files: bool = True
                  ) -> MixtureVersion:
-    """Open a mixture by path, id or unique id prefix; every file's sha256 is checked before any read.
+    """Open a mixture by path, id or unique id prefix; every file is checked against the id before any
+    read (a full sha256 the first time on this machine, then only files that changed: mixtures/verify.py).
 
     Args:
         registry: where to look up an id (default `$FORGE_REGISTRY`, else ./registry).
