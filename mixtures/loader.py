@@ -63,11 +63,14 @@ class PieceSet:
             self._piece_index = t.column("piece_index").to_numpy()
             self._num_pieces = t.column("num_pieces").to_numpy()
             self._epoch = t.column("epoch").to_numpy()
-            self._source = t.column("source").to_pylist()
-            self._doc_id = t.column("doc_id").to_pylist()
+            # No Python object per piece: sources as codes into a few names, ids in their Arrow buffer.
+            sources = t.column("source").combine_chunks().dictionary_encode()
+            self._source_names = sources.dictionary.to_pylist()
+            self._source = sources.indices.to_numpy()
+            self._doc_id = t.column("doc_id").combine_chunks()
         else:
             self._shard = self._offset = self._length = np.zeros(0, np.int64)
-            self._source = self._doc_id = []
+            self._source_names, self._source, self._doc_id = [], np.zeros(0, np.int32), None
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k != "_maps"}
@@ -97,9 +100,9 @@ class PieceSet:
         sh, a = int(self._shard[i]), int(self._offset[i])
         b = a + int(self._length[i])
         toks, mask = self._map(sh)
-        source = self._source[i]
+        source = self._source_names[int(self._source[i])]
         return Piece(tokens=toks[a:b], loss_mask=mask[a:b] if mask is not None and source in self._chat else None,
-                     doc_id=self._doc_id[i], source=source, piece_index=int(self._piece_index[i]),
+                     doc_id=self._doc_id[i].as_py(), source=source, piece_index=int(self._piece_index[i]),
                      num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), doc_tokens=int(self._doc_tokens[i]),
                      epoch=int(self._epoch[i]))
 
