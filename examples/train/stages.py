@@ -10,13 +10,12 @@ stage after SFT, say) is one `Stage(...)` in the mixture and one entry in STAGES
 about a minute.
 """
 
-from pathlib import Path
-
 from training import DeepSpeed, GenEval, Model, Optimizer, Run, StageOptim
+from training.examples import EXAMPLES_DIR
 
 MIXTURE = "REPLACE-WITH-A-MIXTURE-ID"  # a mixture id (or mixture directory)
 REGISTRY = None  # the mixture registry dir; None: $FORGE_REGISTRY, else ./registry
-EVALS = Path(__file__).resolve().parent / "evals"  # held-out prompt sets shipped beside this file
+EVALS = EXAMPLES_DIR / "evals"  # held-out prompt sets shipped with the examples (IFEval format, math)
 
 # One entry per mixture stage, in order; each stage's learning rate comes from its own entry.
 STAGES = {
