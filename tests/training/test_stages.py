@@ -135,3 +135,30 @@ def test_start_from_refusals_are_one_line_before_anything_starts(staged, capsys)
         code, out = _cli(capsys, "train", spec, "--out", str(tmp / "refused"))
         assert code == 2 and why in out and len(out.strip().splitlines()) == 1, out
         assert not (tmp / "refused").exists()
+
+
+VLLM_SPEC = """
+from training import DeepSpeed, GenEval, Model, Run, StageOptim, StartFrom
+from training.examples import EXAMPLES_DIR
+
+SET = str(EXAMPLES_DIR / "evals" / "ifeval.jsonl")
+run = Run(name="vllm", mixture={mixture!r}, registry={registry!r}, model=Model(config={model!r}),
+          deepspeed=DeepSpeed(zero_stage=0, micro_batch_size=2), stage_optim={{"sft": StageOptim(lr=1e-3)}},
+          start_from=StartFrom(run={src!r}, checkpoint="model"), report_to="none",
+          evals=[GenEval(name="hf", kind="ifeval", prompts=SET, max_new_tokens=8, backend="transformers"),
+                 GenEval(name="vllm", kind="ifeval", prompts=SET, max_new_tokens=8, backend="vllm")])
+"""
+
+
+@pytest.mark.vllm
+@pytest.mark.skipif(bool(__import__("os").environ.get("FORGE_SKIP_VLLM_TESTS")), reason="FORGE_SKIP_VLLM_TESTS is set")
+def test_vllm_eval_backend_scores_the_same_weights_as_transformers(staged):
+    pytest.importorskip("vllm")
+    tmp, ids = staged["tmp"], staged["ids"]
+    spec = tmp / "vllm.py"
+    spec.write_text(VLLM_SPEC.format(mixture=ids["sft"], registry=str(staged["registry"]), model=MODEL,
+                                     src=str(staged["src"])))
+    _done(_forge("train", str(spec), "--out", str(tmp / "vllm-run")), timeout=1200)
+    evals = [r["evals"] for r in _metrics(tmp / "vllm-run") if "evals" in r]
+    assert evals and all(e["hf"] == e["vllm"] for e in evals), evals
+    assert (tmp / "vllm-run" / "evals" / "weights" / "config.json").is_file()
