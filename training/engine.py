@@ -120,8 +120,7 @@ class Trainer:
             watch(w.rank)
         self.attention = pick_attention(run.model.attention, w.device_type)
         model = build_model(run.model, self.vocab, self.max_len, self.attention, run.seed)
-        if self.source and self.source.get("via") is None and self.source["checkpoint"] == "model" \
-                and not self.client:
+        if start.loads(self.source, "model") and not self.client:
             start.load_exported(model, self.source)
         self.base_theta = rope_theta(model.config)
         self.params = count_params(model)
@@ -251,7 +250,7 @@ class Trainer:
         run, w = self.run, self.world
         step = self._resume() if self.client else 0
         if not self.client:
-            if self.source and self.source.get("via") is None and self.source["checkpoint"] != "model":
+            if start.loads(self.source, "checkpoint"):
                 start.load_checkpoint(self.engine, self.source)
             if w.is_main:
                 self.metrics.truncate_after(-1)

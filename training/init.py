@@ -102,6 +102,14 @@ def resolve(run, out: Path) -> dict[str, Any] | None:
     return {**info, "checkpoint": tag, "step": int(client["step"])}
 
 
+def loads(source: dict[str, Any] | None, what: str) -> bool:
+    """Whether the trainer loads `source` itself as `what` ("model" before DeepSpeed, "checkpoint"
+    after); a `Model(checkpoint=...)` source is already loaded by the model builder."""
+    if not source or source.get("via") is not None:
+        return False
+    return (source["checkpoint"] == "model") == (what == "model")
+
+
 def load_exported(model, source: dict[str, Any]) -> None:
     """Copy an exported model's weights into the freshly built `model` (same architecture)."""
     from safetensors.torch import load_file
