@@ -101,6 +101,17 @@ def test_example_run_trains_stable_decay_sft_each_at_its_own_lr(staged):
     assert "Generation evals" in (run / "README.md").read_text() and (run / "loss.png").stat().st_size > 1000
 
 
+
+def test_a_run_stopped_after_an_optimizer_reset_resumes_without_resetting_again(staged):
+    full = _metrics(staged["example"])
+    reset = next(r["step"] for r in full if r.get("optimizer_reset"))
+    out, spec = staged["tmp"] / "stopped", str(staged["tmp"] / "stages.py")
+    _done(_forge("train", spec, "--out", str(out), "--max-steps", str(reset)))
+    _done(_forge("train", spec, "--out", str(out), "--resume"))
+    resumed = _metrics(out)
+    assert [r["loss"] for r in resumed] == [r["loss"] for r in full]
+    assert [r["step"] for r in resumed if r.get("optimizer_reset")] == [reset]
+
 def test_continue_from_a_run_with_and_without_optimizer_state(staged):
     src, tmp, ids = staged["src"], staged["tmp"], staged["ids"]
     first = _metrics(src)
