@@ -19,7 +19,7 @@ def run_schedule(run: Run, stage_names: list[str], stage_tokens: list[int]):
     plan build it."""
     from training.schedule import StageSchedule
 
-    return StageSchedule(run.schedule, run.optimizer.lr, stage_names, stage_tokens)
+    return StageSchedule(run.schedule, run.optimizer.lr, stage_names, stage_tokens, run.stage_optim)
 
 
 @dataclass
