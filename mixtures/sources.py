@@ -57,17 +57,19 @@ def _json_kind(path: Path, where: str) -> str:
                     raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
                 kind = detect_kind(dict.fromkeys(keys, True))
                 if kind is None:
-                    raise ForgeError(f"{path}: records need a 'text' or a 'messages' field, found {sorted(keys)}")
+                    raise ForgeError(f"{path}: records need a 'text', a 'messages' or 'chosen' + 'rejected' fields, "
+                                     f"found {sorted(keys)}")
                 return _trainable(kind, where)
     raise ForgeError(f"{path}: empty file; {where} has no records")
 
 
 def _trainable(kind: str, where: str) -> str:
-    """Mixtures train on text and chat records; preference and completion records are refused."""
-    if kind not in ("text", "chat"):
+    """Mixtures train on text, chat and preference records (pairs, mixtures/pairs.py); completion records
+    are refused."""
+    if kind not in ("text", "chat", "preference"):
         raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on yet; give a dataset of "
-                         
-                         "text or chat records (e.g. the data/text or data/chat folder of a curated dataset)")
+                         "text, chat or preference records (e.g. the data/text or data/chat folder of a curated "
+                         "dataset)")
     return kind
 
 
@@ -78,7 +80,7 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
         try:
             kind = kind_of(pq.read_schema(f))
         except ValueError as e:
-            raise ForgeError(f"{f}: {e}; a source holds text or chat records") from e
+            raise ForgeError(f"{f}: {e}; a source holds text, chat or preference records") from e
         by_kind.setdefault(_trainable(kind, where) if src.kind is None else kind, []).append(f)
     if src.kind is not None:
         if src.kind not in by_kind:
@@ -86,7 +88,7 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
                              f"{' and '.join(sorted(by_kind))} records; fix Source.kind")
         return by_kind[src.kind], src.kind
     if len(by_kind) > 1:
-        raise ForgeError(f"{where}: holds both text and chat records; set Source.kind to 'text' or 'chat'")
+        raise ForgeError(f"{where}: holds {' and '.join(sorted(by_kind))} records; set Source.kind to one of them")
     kind = next(iter(by_kind))
     return by_kind[kind], kind
 

@@ -63,7 +63,7 @@ class Source(_SpecModel):
         max_epochs: the most times the build may repeat the source over all stages (None: at most
             MAX_EPOCHS = 1000, the largest value allowed).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
-        kind: "text" or "chat": which records to take from a dataset that holds both (curating
+        kind: "text", "chat" or "preference": which records to take from a dataset that holds both (curating
             generated chat records together with web text gives one such dataset); None takes the
             dataset's only kind.
     Example:
@@ -75,7 +75,7 @@ class Source(_SpecModel):
     path: str
     max_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
     holdout_docs: int = Field(default=32, ge=0)
-    kind: Literal["text", "chat"] | None = None
+    kind: Literal["text", "chat", "preference"] | None = None
 
     @model_validator(mode="after")
     def _names(self) -> Source:
