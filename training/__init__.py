@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 from training.metrics import MetricsLog, flops_per_token, plot_loss
 from training.packing import Packer, PackerState, StepPlan, best_fit_decreasing
 from training.schedule import StageSchedule
-from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
+from training.spec import DPO, DeepSpeed, Model, Optimizer, Run, Schedule
 
 if TYPE_CHECKING:
     from training.engine import Trainer, TrainResult
     from training.loader import MixtureLoader
 
 __all__ = [
-    "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "TrainResult",
+    "DPO", "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "TrainResult",
     "Schedule", "StageSchedule", "StepPlan", "Trainer", "best_fit_decreasing", "flops_per_token", "plot_loss",
     "trace",
 ]
