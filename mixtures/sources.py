@@ -57,8 +57,8 @@ def _json_kind(path: Path, where: str) -> str:
                     raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
                 kind = detect_kind(dict.fromkeys(keys, True))
                 if kind is None:
-                    raise ForgeError(f"{path}: records need a 'text', a 'messages' or 'chosen' + 'rejected' fields, "
-                                     f"found {sorted(keys)}")
+                    raise ForgeError(f"{path}: records need a 'text' or a 'messages' field (or 'chosen' and "
+                                     f"'rejected'), found {sorted(keys)}")
                 return _trainable(kind, where)
     raise ForgeError(f"{path}: empty file; {where} has no records")
 
@@ -88,7 +88,9 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
                              f"{' and '.join(sorted(by_kind))} records; fix Source.kind")
         return by_kind[src.kind], src.kind
     if len(by_kind) > 1:
-        raise ForgeError(f"{where}: holds {' and '.join(sorted(by_kind))} records; set Source.kind to one of them")
+        kinds = [k for k in ("text", "chat", "preference") if k in by_kind]
+        raise ForgeError(f"{where}: holds both {' and '.join(kinds)} records; set Source.kind to "
+                         f"{' or '.join(map(repr, kinds))}")
     kind = next(iter(by_kind))
     return by_kind[kind], kind
 

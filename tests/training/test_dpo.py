@@ -57,9 +57,9 @@ run = Run(
 
 
 def test_tiny_model_learns_the_preference_and_logs_rewards(spark, tmp_path):
+    from dataforge.core.models import embedded_llm_dir
     from mixtures import Mixture, Source, Stage, build_mixture
     from training.metrics import MetricsLog
-    from dataforge.core.models import embedded_llm_dir
 
     src = Source("pairs", path=str(_preference_set(tmp_path / "pairs", 300)), holdout_docs=4)
     mixture = Mixture(name="prefs", tokenizer=str(embedded_llm_dir()), seed=2,
