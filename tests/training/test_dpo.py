@@ -85,3 +85,22 @@ def test_tiny_model_learns_the_preference_and_logs_rewards(spark, tmp_path):
     assert m[-1]["loss"] < m[0]["loss"]
     assert (out / "reference" / "prefs.safetensors").is_file()
     assert json.loads((out / "run.json").read_text())["dpo"] == {"prefs": {"loss_type": "sigmoid", "beta": 0.5}}
+
+
+def test_resumed_stage_scores_against_the_saved_stage_start_reference(tmp_path):
+    import torch
+
+    from bench.dpo_parity import our_objective, tiny_models
+
+    policy, _ = tiny_models(512)
+    first = our_objective(policy, "sigmoid", 0.1, str(tmp_path))  # the stage starts: reference saved
+    assert (tmp_path / "reference" / "dpo.safetensors").is_file()
+    start = {n: p.clone() for n, p in policy.state_dict().items()}
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(1.0)  # training moved on
+    resumed = our_objective(policy, "sigmoid", 0.1, str(tmp_path))  # a resume inside the stage
+    for ref in (first.reference.model, resumed.reference.model):
+        got = ref.state_dict()
+        assert all(torch.equal(got[n], start[n]) for n in start)
+        assert not any(p.requires_grad for p in ref.parameters())
