@@ -58,12 +58,12 @@ class PackedCausalLM(nn.Module):
         n = targets.numel()
         if n == 0:  # a micro-batch of padding: a zero that still touches every weight for ZeRO
             return hidden.sum() * 0.0 + sum(p.sum() for p in head.parameters()) * 0.0, 0
-        if per_token:
-            parts = [checkpoint(_chunk_loss, head, hidden[i:i + self.chunk_tokens], targets[i:i + self.chunk_tokens],
-                                softcap, "none", use_reentrant=False) if n > self.chunk_tokens else
-                     _chunk_loss(head, hidden[i:i + self.chunk_tokens], targets[i:i + self.chunk_tokens], softcap, "none")
-                     for i in range(0, n, self.chunk_tokens)]
-            return -torch.cat(parts), n
+        if per_token:  # several chunks are recomputed in backward, as for the summed loss below
+            cuts = [slice(i, i + self.chunk_tokens) for i in range(0, n, self.chunk_tokens)]
+            if len(cuts) == 1:
+                return -_chunk_loss(head, hidden, targets, softcap, "none"), n
+            return -torch.cat([checkpoint(_chunk_loss, head, hidden[c], targets[c], softcap, "none",
+                                          use_reentrant=False) for c in cuts]), n
         if n <= self.chunk_tokens:
             return _chunk_loss(head, hidden, targets, softcap), n
         total = hidden.new_zeros((), dtype=torch.float32)

@@ -104,3 +104,20 @@ def test_resumed_stage_scores_against_the_saved_stage_start_reference(tmp_path):
         got = ref.state_dict()
         assert all(torch.equal(got[n], start[n]) for n in start)
         assert not any(p.requires_grad for p in ref.parameters())
+
+
+def test_per_token_logps_do_not_depend_on_the_head_chunking():
+    import torch
+
+    from bench.dpo_parity import make_pairs, packed_rows, tiny_models
+    from training.masking import model_inputs
+    from training.objective import PackedCausalLM
+
+    policy, _ = tiny_models(512)
+    rows, _ = packed_rows(make_pairs(512, 5, seed=2), 48)
+    inputs, labels = model_inputs(rows, "sdpa", "cpu"), torch.as_tensor(rows.labels)
+    whole, n = PackedCausalLM(policy)(labels=labels, per_token=True, **inputs)
+    chunked, m = PackedCausalLM(policy, chunk_tokens=64)(labels=labels, per_token=True, **inputs)
+    assert n == m == rows.loss_tokens > 64 and torch.allclose(whole, chunked, atol=1e-5)
+    chunked.sum().backward()  # the recomputed chunks carry gradients
+    assert all(p.grad is not None for p in policy.get_output_embeddings().parameters())
