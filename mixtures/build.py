@@ -33,11 +33,14 @@ from mixtures.format import (
     INDEX_FILE,
     INDEX_SCHEMA,
     MASKED_KINDS,
+    PAIR_INDEX_SCHEMA,
+    TEMPLATED_KINDS,
     QUARANTINE_FILE,
     QUARANTINE_SCHEMA,
     TOKENIZER_DIR,
 )
 from mixtures.identity import content_root, input_key, mixture_id
+from mixtures.pairs import quarantine_long_pairs
 from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
 from mixtures.registry import find_built, freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source
@@ -104,8 +107,8 @@ def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: Token
 
 
 def rendered_sources(sources: dict[str, ResolvedSource]) -> list[str]:
-    """The sources whose records a chat template may render (chat and completion), sorted."""
-    return sorted(n for n, s in sources.items() if s.kind in MASKED_KINDS)
+    """The sources whose records are rendered with their chat settings (chat and completion), sorted."""
+    return sorted(n for n, s in sources.items() if s.kind in TEMPLATED_KINDS)
 
 
 @contextlib.contextmanager
@@ -142,7 +145,11 @@ def _index_table(table: Pieces, first_file: int, names: list[str], docs: dict[st
             "source": [names[s] for s in table.src.tolist()], "doc_id": doc_ids, "doc_start": table.start,
             "doc_tokens": doc_tokens, "piece_index": table.piece_index, "num_pieces": table.num_pieces,
             "epoch": table.epoch}
-    return pa.table({k: pa.array(v, type=INDEX_SCHEMA.field(k).type) for k, v in cols.items()}, schema=INDEX_SCHEMA)
+    schema = INDEX_SCHEMA
+    if any(docs[names[s]].split is not None for s in set(table.src.tolist())):  # pairs only (plan.py)
+        schema = PAIR_INDEX_SCHEMA
+        cols["chosen_length"] = [int(docs[names[s]].split[d]) for s, d in pairs]
+    return pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
 
 
 def _write_indexes(root: Path, plan: Plan, docs: dict[str, SourceDocs]) -> None:
@@ -163,11 +170,11 @@ def _extra(mixture: Mixture, plan: Plan, sources: dict[str, ResolvedSource], tok
         return str(Path(plan.files[files[0]]["tokens"]).parent) if files else None
 
     stages = [{"name": s["name"], "tokens": s["tokens"], "budget": s["budget"], "seq_len": s["seq_len"],
-               "sft": s["sft"], "num_pieces": int(len(s["pieces"].length)), "dir": folder(s["files"]),
+               "sft": s["sft"], "pairs": s["pairs"], "num_pieces": int(len(s["pieces"].length)), "dir": folder(s["files"]),
                "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
                            "ntok": plan.files[f]["ntok"]} for f in s["files"]],
                "sources": s["sources"]} for s in plan.stages]
-    validation = {n: {"seq_len": v["seq_len"], "docs": v["docs"], "tokens": v["tokens"], "dir": folder(v["files"]),
+    validation = {n: {"seq_len": v["seq_len"], "pairs": v["pairs"], "docs": v["docs"], "tokens": v["tokens"], "dir": folder(v["files"]),
                       "num_pieces": int(len(v["pieces"].length)),
                       "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
                                   "ntok": plan.files[f]["ntok"]} for f in v["files"]]}
@@ -204,8 +211,8 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     if built is not None:
         return BuildResult(built.id, built.path, built=False)
     check_not_input(root, [s.path for s in sources.values()], label="--registry")
-    check_disk(root, spec_bytes(mixture, set(rendered_sources(sources)), sum(map(len, tok.files.values()))),
-               "the stages' shards")
+    masked = {n for n, s in sources.items() if s.kind in MASKED_KINDS}  # sources with a loss mask
+    check_disk(root, spec_bytes(mixture, masked, sum(map(len, tok.files.values()))), "the stages' shards")
     tok = load_tokenizer_info(mixture.tokenizer)
     if tok.hash != key_tok_hash:
         raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
@@ -235,6 +242,8 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
     try:
         with spark_tasks(spark, progress):
             docs, quarantine = collect_docs(tokenized, sources)
+        quarantine = sorted(quarantine + quarantine_long_pairs(mixture, docs),
+                            key=lambda r: (r["source"], r["id"] or "", r["reason"]))
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
         pieces = sum(len(t["pieces"].length) for t in [*plan.stages, *plan.validation.values()])

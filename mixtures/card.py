@@ -61,7 +61,8 @@ def card_body(m: Manifest, configs: list[dict[str, Any]]) -> str:
         out.append(f"| {name} | {s['kind']} | `{s['manifest_id']}` | {s['train_tokens']:,} | "
                    f"{s['holdout_tokens']:,} | {s['epochs']:.3f} |")
     for st in x["stages"]:
-        sft = ", SFT (loss on assistant tokens)" if st["sft"] else ""
+        sft = (", preference pairs (DPO; loss on answer tokens)" if st.get("pairs") else
+               ", SFT (loss on assistant tokens)" if st["sft"] else "")
         out += ["", f"## Stage `{st['name']}`: {st['tokens']:,} tokens, seq_len {st['seq_len']}{sft}", "",
                 "| source | target weight | realized weight | tokens | epochs | documents |",
                 "|---|---:|---:|---:|---:|---:|"]

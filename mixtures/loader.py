@@ -29,7 +29,8 @@ from mixtures.verify import verify
 class Piece:
     """At most seq_len tokens of one document: `tokens` are `doc_start:doc_start + len(tokens)` of its
     `doc_tokens`. `num_pieces` counts the pieces of the document in this stage (and epoch). `loss_mask`
-    is None when every token counts (text sources)."""
+    is None when every token counts (text sources). A preference pair is one piece: its first
+    `chosen_length` tokens are the chosen sequence, the rest the rejected one (None for other pieces)."""
 
     tokens: np.ndarray
     loss_mask: np.ndarray | None
@@ -40,6 +41,7 @@ class Piece:
     doc_start: int
     doc_tokens: int
     epoch: int
+    chosen_length: int | None = None
 
 
 class PieceSet:
@@ -68,7 +70,10 @@ class PieceSet:
             self._source_names = sources.dictionary.to_pylist()
             self._source = sources.indices.to_numpy()
             self._doc_id = t.column("doc_id").combine_chunks()
+            names = t.schema.names
+            self._chosen = t.column("chosen_length").to_numpy() if "chosen_length" in names else None
         else:
+            self._chosen = None
             self._shard = self._offset = self._length = np.zeros(0, np.int64)
             self._source_names, self._source, self._doc_id = [], np.zeros(0, np.int32), None
 
@@ -104,7 +109,8 @@ class PieceSet:
         return Piece(tokens=toks[a:b], loss_mask=mask[a:b] if mask is not None and source in self._chat else None,
                      doc_id=self._doc_id[i].as_py(), source=source, piece_index=int(self._piece_index[i]),
                      num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), doc_tokens=int(self._doc_tokens[i]),
-                     epoch=int(self._epoch[i]))
+                     epoch=int(self._epoch[i]),
+                     chosen_length=None if self._chosen is None else int(self._chosen[i]))
 
     __getitem__ = piece
 
@@ -125,6 +131,7 @@ class StageView(PieceSet):
         self.tokens: int = int(info["budget"])
         self.seq_len: int = int(info["seq_len"])
         self.sft: bool = bool(info["sft"])
+        self.pairs: bool = bool(info.get("pairs", False))  # a preference stage: one piece per pair
         self.sources: list[str] = list(info["sources"])
         self.weights: dict[str, dict[str, Any]] = info["sources"]
 

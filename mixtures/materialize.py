@@ -17,6 +17,8 @@ import pyarrow as pa
 
 from dataforge.core.errors import ForgeError
 from mixtures.format import MASK_DTYPE, TOKEN_DTYPE
+from mixtures.pairs import FIELDS as PAIR_FIELDS
+from mixtures.pairs import tokenize_preference_batches
 from mixtures.plan import Plan, SourceDocs
 from mixtures.sources import ResolvedSource
 from mixtures.templates import ChatSettings
@@ -37,14 +39,15 @@ def _read(spark, rs: ResolvedSource):
             return spark.read.text(uris)
         df = spark.read.option("mergeSchema", "true").parquet(*uris)
         return df.select(*[c for c in ("id", "prompt", "completion") if c in df.columns])
-    if rs.kind == "chat":
+    if rs.kind in ("chat", "preference"):
         # Whole records, parsed and checked in Python (mixtures/chat_input.py): a message field the template
         # would drop must quarantine the record, so nothing is projected away here. mergeSchema: a field
         # present in only some files must not vanish with the schema of the others.
         if rs.format == "json":
             return spark.read.text(uris)
         df = spark.read.option("mergeSchema", "true").parquet(*uris)
-        return df.select(*[c for c in ("id", "messages", "chat_template_kwargs", "tools") if c in df.columns])
+        keep = ("id", "messages", "chat_template_kwargs", "tools") if rs.kind == "chat" else PAIR_FIELDS
+        return df.select(*[c for c in keep if c in df.columns])
     df = spark.read.parquet(*uris) if rs.format == "parquet" else spark.read.json(uris)
     doc_id = F.col("id").cast("string") if "id" in set(df.columns) else F.lit(None).cast("string")
     return df.select(doc_id.alias("id"), F.col("text").cast("string").alias("text"))
@@ -68,6 +71,12 @@ def _completion_fn(bc, src: int, source: str, eos_id: int | None, settings: dict
 
         return tokenize_completion_batches(batches, src=src, source=source, payload=bc.value, eos_id=eos_id,
                                            settings=settings)
+    return fn
+
+
+def _pair_fn(bc, src: int, source: str):
+    def fn(batches):
+        return tokenize_preference_batches(batches, src=src, source=source, payload=bc.value)
     return fn
 
 
@@ -97,6 +106,8 @@ def tokenize_sources(spark, sources: dict[str, ResolvedSource], tok: TokenizerIn
             fn = _text_fn(bc, i, name, eos)
         elif rs.kind == "completion":
             fn = _completion_fn(bc, i, name, eos, settings)
+        elif rs.kind == "preference":
+            fn = _pair_fn(bc, i, name)
         else:
             fn = _chat_fn(bc, i, name, settings)
         part = df.mapInArrow(fn, TOKENIZED_DDL)
@@ -108,7 +119,7 @@ def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[st
     """Per source, the documents sorted by key (duplicate ids resolved), and the quarantine rows."""
     names = sorted(sources)
     # One action: it also runs the tokenization (the result is persisted for the shard writing).
-    meta = tokenized.select("src", "doc_id", "key", "chash", "ntok", "reason").toArrow()
+    meta = tokenized.select("src", "doc_id", "key", "chash", "ntok", "reason", "split").toArrow()
     reasons = meta.column("reason")
     bad = meta.filter(reasons.is_valid()).select(["src", "doc_id", "reason"])
     meta = meta.filter(reasons.is_null())
@@ -120,9 +131,10 @@ def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[st
         keys = meta.column("key").to_numpy()[sel]
         chash = meta.column("chash").to_numpy()[sel]
         ntok = meta.column("ntok").to_numpy()[sel]
+        split = meta.column("split").fill_null(0).to_numpy()[sel]
         ids = meta.column("doc_id").take(pa.array(sel)).to_pylist()
         order = np.lexsort((chash, keys))
-        keys, chash, ntok, ids = keys[order], chash[order], ntok[order], [ids[j] for j in order]
+        keys, chash, ntok, split, ids = keys[order], chash[order], ntok[order], split[order], [ids[j] for j in order]
         first = np.ones(len(keys), bool)
         first[1:] = keys[1:] != keys[:-1]
         for j in np.flatnonzero(~first):
@@ -132,7 +144,8 @@ def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[st
             quarantine.append({"source": name, "id": ids[j], "reason": "duplicate_id"})
         keep = np.flatnonzero(first)
         docs[name] = SourceDocs(name=name, kind=sources[name].kind, keys=keys[keep], chash=chash[keep],
-                                ntok=ntok[keep].astype(np.int64), doc_ids=[ids[j] for j in keep])
+                                ntok=ntok[keep].astype(np.int64), doc_ids=[ids[j] for j in keep],
+                                split=split[keep].astype(np.int64) if sources[name].kind == "preference" else None)
     quarantine.sort(key=lambda r: (r["source"], r["id"] or "", r["reason"]))
     return docs, quarantine
 

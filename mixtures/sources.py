@@ -24,7 +24,7 @@ from dataforge.core.records.files import open_text, record_files
 from mixtures.spec import Source
 
 ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
-TRAINABLE_KINDS = ("text", "chat", "completion")
+TRAINABLE_KINDS = ("text", "chat", "completion", "preference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,17 +58,17 @@ def _json_kind(path: Path, where: str) -> str:
                     raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
                 kind = detect_kind(dict.fromkeys(keys, True))
                 if kind is None:
-                    raise ForgeError(f"{path}: records need a 'text', 'messages' or 'prompt'+'completion' field, "
-                                     f"found {sorted(keys)}")
+                    raise ForgeError(f"{path}: records need a 'text', 'messages', 'prompt'+'completion' or "
+                                     f"'chosen'+'rejected' field, found {sorted(keys)}")
                 return _trainable(kind, where)
     raise ForgeError(f"{path}: empty file; {where} has no records")
 
 
 def _trainable(kind: str, where: str) -> str:
-    """Mixtures train on text, chat and completion records; preference records are refused."""
+    """Mixtures train on every record kind: text, chat, completion and preference (pairs, mixtures/pairs.py)."""
     if kind not in TRAINABLE_KINDS:
-        raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on yet; give a dataset of "
-                         "text, chat or completion records (e.g. the data/text or data/chat folder of a curated "
+        raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on; give a dataset of "
+                         "text, chat, completion or preference records (e.g. the data/text or data/chat folder of a curated "
                          "dataset)")
     return kind
 
@@ -80,7 +80,7 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
         try:
             kind = kind_of(pq.read_schema(f))
         except ValueError as e:
-            raise ForgeError(f"{f}: {e}; a source holds text, chat or completion records") from e
+            raise ForgeError(f"{f}: {e}; a source holds text, chat, completion or preference records") from e
         by_kind.setdefault(_trainable(kind, where) if src.kind is None else kind, []).append(f)
     if src.kind is not None:
         if src.kind not in by_kind:

@@ -71,11 +71,12 @@ class Source(_SpecModel):
         max_epochs: the most times the build may repeat the source over all stages (None: at most
             MAX_EPOCHS = 1000, the largest value allowed).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
-        kind: "text", "chat" or "completion": which records to take from a dataset that holds several
-            (curating generated chat records together with web text gives one such dataset); None takes
-            the dataset's only kind.
+        kind: "text", "chat", "completion" or "preference": which records to take from a dataset that holds
+            several (curating generated chat records together with web text gives one such dataset); None
+            takes the dataset's only kind.
         chat_template, roles, system_prompt: this source's chat settings (mixtures/templates.py); None
-            takes the mixture's. `system_prompt="none"` adds no system prompt.
+            takes the mixture's. `system_prompt="none"` adds no system prompt. Preference sources are
+            rendered with the tokenizer's own template (mixtures/pairs.py).
     Example:
         math = Source("math", path="curated/math", max_epochs=4)
         sft = Source("sft", path="curated/all", kind="chat")
@@ -86,7 +87,7 @@ class Source(_SpecModel):
     path: str
     max_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
     holdout_docs: int = Field(default=32, ge=0)
-    kind: Literal["text", "chat", "completion"] | None = None
+    kind: Literal["text", "chat", "completion", "preference"] | None = None
     chat_template: str | None = None
     roles: dict[str, str] | None = None
     system_prompt: str | None = None

@@ -23,9 +23,10 @@ from dataforge.core.records import ROLES
 from mixtures.chat_render import ChatRenderError, Segment, prepare, segments
 
 TOKENIZED_DDL = ("src int, doc_id string, key long, chash long, ntok long, tokens binary, mask binary, "
-                 "reason string")
+                 "reason string, split long")
 _SCHEMA = pa.schema([("src", pa.int32()), ("doc_id", pa.string()), ("key", pa.int64()), ("chash", pa.int64()),
-                     ("ntok", pa.int64()), ("tokens", pa.binary()), ("mask", pa.binary()), ("reason", pa.string())])
+                     ("ntok", pa.int64()), ("tokens", pa.binary()), ("mask", pa.binary()), ("reason", pa.string()),
+                    ("split", pa.int64())])  # split: a preference pair's chosen length (mixtures/pairs.py)
 
 
 def doc_key(source: str, doc_id: str) -> int:
@@ -34,10 +35,12 @@ def doc_key(source: str, doc_id: str) -> int:
     return int.from_bytes(d, "little", signed=True)
 
 
-def _content_hash(tokens: bytes, mask: bytes | None) -> int:
+def _content_hash(tokens: bytes, mask: bytes | None, split: int | None = None) -> int:
     h = hashlib.blake2b(tokens, digest_size=8)
     if mask is not None:
         h.update(mask)
+    if split is not None:  # the same tokens cut elsewhere are another pair
+        h.update(split.to_bytes(8, "little"))
     return int.from_bytes(h.digest(), "little", signed=True)
 
 
@@ -74,17 +77,19 @@ def _new_rows() -> dict[str, list]:
     return {name: [] for name in _SCHEMA.names}
 
 
-def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray | None, reason=None):
+def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray | None, reason=None,
+          split: int | None = None):
     rows["src"].append(src)
     rows["doc_id"].append(doc_id)
     rows["key"].append(doc_key(source, doc_id))
+    rows["split"].append(None if reason is not None else split)
     if reason is not None:
         for k, v in (("chash", 0), ("ntok", 0), ("tokens", None), ("mask", None), ("reason", reason)):
             rows[k].append(v)
         return
     tb = tokens.astype("<u4", copy=False).tobytes()
     mb = None if mask is None else mask.astype(np.uint8, copy=False).tobytes()
-    rows["chash"].append(_content_hash(tb, mb))
+    rows["chash"].append(_content_hash(tb, mb, split))
     rows["ntok"].append(len(tokens))
     rows["tokens"].append(tb)
     rows["mask"].append(mb)

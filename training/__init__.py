@@ -20,15 +20,15 @@ from training.optim import StageOptim
 from training.packing import Packer, PackerState, StepPlan, best_fit_decreasing
 from training.plot import plot_loss
 from training.schedule import StageSchedule
-from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
+from training.spec import DPO, DeepSpeed, Model, Optimizer, Run, Schedule
 
 if TYPE_CHECKING:
     from training.engine import Trainer, TrainResult
     from training.loader import MixtureLoader
 
 __all__ = [
-    "DeepSpeed", "GenEval", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run",
-    "Schedule", "StageOptim", "StageSchedule", "StartFrom", "StepPlan", "TrainResult", "Trainer",
+    "DPO", "DeepSpeed", "GenEval", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState",
+    "Run", "Schedule", "StageOptim", "StageSchedule", "StartFrom", "StepPlan", "TrainResult", "Trainer",
     "best_fit_decreasing", "exact_match", "flops_per_token", "plot_loss", "trace",
 ]
 

@@ -108,9 +108,12 @@ class Trainer:
 
         self.vocab = len(AutoTokenizer.from_pretrained(str(self.mx.tokenizer_path)))
         self.max_len = max(int(s.seq_len) for s in self.mx.stages)
+        from training.dpo import DPOObjective
+
         try:
             build_config(self.run.model, self.vocab, self.max_len)
             user_config(self.run, self.out)
+            self.dpo = DPOObjective(self.run, self.mx.stages, self.out)
         except SpecError as e:
             raise SpecError(f"{spec_path}: {e}" if spec_path else str(e)) from None
 
@@ -173,6 +176,7 @@ class Trainer:
             "rows": self.loader.packer.rows, "micro_batches": self.loader.micro_batches,
             "grad_accum": self.run.deepspeed.grad_accum, "micro_batch_size": self.run.deepspeed.micro_batch_size,
             "lookahead": self.run.pack_lookahead, "params": self.params,
+            "dpo": {n: d.model_dump(mode="json") for n, d in self.dpo.settings.items()},
             "stages": [{"name": n, "tokens": t, "seq_len": int(s.seq_len), "sft": bool(s.sft)}
                        for n, t, s in zip(self.stage_names, self.loader.stage_totals, self.mx.stages, strict=True)],
             "schedule_boundaries_tokens": self.schedule.boundaries(), "start_from": self.source})
@@ -191,13 +195,20 @@ class Trainer:
         import torch
 
         loss_sum = torch.zeros((), dtype=torch.float64, device=w.device)  # summed on device: one sync per step
+        # a preference stage's loss is a mean over the global batch's pairs (training/dpo.py)
+        per = batch.pairs if batch.pairs else batch.loss_tokens
+        pair_stats = torch.zeros(5, dtype=torch.float64, device=w.device)
         for i, rows in enumerate(batch.micro):
             inputs = model_inputs(rows, self.attention, w.device)
             labels = torch.as_tensor(rows.labels, device=w.device)
-            s, _ = engine(labels=labels, **inputs)
-            # Normalize by the global batch's labelled tokens; DeepSpeed averages gradients over
-            # ranks, so scaling by the world size makes every token weigh the same everywhere.
-            engine.backward(s * (w.size / max(batch.loss_tokens, 1)), scale_wrt_gas=False)
+            if batch.pairs:
+                s, stats = self.dpo.micro_loss(engine, rows, labels, inputs)
+                pair_stats += stats
+            else:
+                s, _ = engine(labels=labels, **inputs)
+            # Normalize by the global batch's labelled tokens (or pairs); DeepSpeed averages gradients
+            # over ranks, so scaling by the world size makes every token weigh the same everywhere.
+            engine.backward(s * (w.size / max(per, 1)), scale_wrt_gas=False)
             norm = grad_norm(engine) if self.manual_norm and i == len(batch.micro) - 1 else None
             engine.step()
             loss_sum += s.detach().to(torch.float64)
@@ -206,8 +217,12 @@ class Trainer:
             norm = float(norm) if norm is not None else None
         # a non-finite norm on any rank is summed in the same all-reduce as the loss: all ranks see it
         bad = loss_sum.new_tensor(0.0 if norm is None or math.isfinite(norm) else 1.0)
-        total, bad_ranks = all_sum(torch.stack([loss_sum, bad]), w.device)
-        out = {"loss": total / max(batch.loss_tokens, 1), "lr": lr, "grad_norm": norm, "norm_bad": bad_ranks > 0}
+        total, bad_ranks, *pairs = all_sum(torch.cat([torch.stack([loss_sum, bad]), pair_stats]), w.device)
+        out = {"loss": total / max(per, 1), "lr": lr, "grad_norm": norm, "norm_bad": bad_ranks > 0}
+        if batch.pairs:
+            from training.dpo import metrics
+
+            out.update(metrics(pairs))
         return {**out, "optimizer_reset": True} if reset else out
 
     def step_once(self, step: int) -> tuple[Batch, dict[str, Any]] | None:
@@ -219,6 +234,7 @@ class Trainer:
             return None
         data_s = time.perf_counter() - t0
         self._apply_stage(batch.plan.stage)
+        self.dpo.enter(self.wrapper, batch.plan.stage, w.is_main)
         self.engine.train()
         out = self._train_step(batch)
         check_step(step, batch.stage_name, out["loss"], out["grad_norm"], out.pop("norm_bad"), out["lr"],

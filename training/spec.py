@@ -139,6 +139,21 @@ class DeepSpeed(_Spec):
         return v
 
 
+class DPO(_Spec):
+    """The objective of a preference stage (a mixture stage of preference pairs), as TRL defines it.
+
+    Args:
+        loss_type: `sigmoid` (DPO), `ipo` (on per-token average log-ratios) or `apo_zero` (APO-zero).
+        beta: the strength of the pull towards the reference (the model at the start of the stage).
+    Example:
+        DPO(loss_type="apo_zero", beta=0.1)
+    """
+
+    loss_type: Literal["sigmoid", "ipo", "apo_zero"] = "sigmoid"
+    beta: float = Field(0.1, gt=0, allow_inf_nan=False)
+    WHERE: ClassVar[str] = "run.dpo"
+
+
 class Run(_Spec):
     """A training run on one mixture version.
 
@@ -153,6 +168,8 @@ class Run(_Spec):
         keep_checkpoints: checkpoints kept on disk (older ones are removed).
         rope_theta: per-stage RoPE base, by stage name (context extension); stages not named keep
             the model's own.
+        dpo: the DPO settings of preference stages, by stage name; a preference stage not named uses
+            `DPO()`. A stage of preference pairs always trains with the DPO objective.
         pack_lookahead: packing window, in global batches; more fills rows better, less keeps the
             mixture's order closer.
         peak_tflops: the accelerator's dense peak for MFU (None: known GPUs, none on CPU).
@@ -180,6 +197,7 @@ class Run(_Spec):
     save_every: int = Field(0, ge=0)  # 0: checkpoint only at the end of the run
     keep_checkpoints: int = Field(2, ge=1)
     rope_theta: dict[str, float] = Field(default_factory=dict)
+    dpo: dict[str, DPO] = Field(default_factory=dict)
     pack_lookahead: float = Field(2.0, ge=1.0, le=16.0)
     peak_tflops: float | None = Field(None, gt=0, allow_inf_nan=False)
     seed: int = 0
@@ -220,6 +238,7 @@ class Run(_Spec):
         stages) and a stage that would train at a zero learning rate without being asked to."""
         known = ", ".join(stage_names)
         for field, names in (("rope_theta", list(self.rope_theta)), ("stage_optim", list(self.stage_optim)),
+                             ("dpo", list(self.dpo)),
                              ("schedule.decay_stages", list(self.schedule.decay_stages or []))):
             for n in names:
                 if n not in stage_names:
