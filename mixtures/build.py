@@ -34,9 +34,9 @@ from mixtures.format import (
     INDEX_SCHEMA,
     MASKED_KINDS,
     PAIR_INDEX_SCHEMA,
-    TEMPLATED_KINDS,
     QUARANTINE_FILE,
     QUARANTINE_SCHEMA,
+    TEMPLATED_KINDS,
     TOKENIZER_DIR,
 )
 from mixtures.identity import content_root, input_key, mixture_id
