@@ -86,24 +86,25 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
         if src.kind not in by_kind:
             raise ForgeError(f"{where}: Source.kind={src.kind!r} but the dataset holds only "
                              f"{' and '.join(sorted(by_kind))} records; fix Source.kind")
-        if src.kind == "completion":
-            _one_form(by_kind[src.kind], where)
+        _one_form(by_kind[src.kind], src.kind, where)
         return by_kind[src.kind], src.kind
     if len(by_kind) > 1:
         kinds = " and ".join(sorted(by_kind, key=TRAINABLE_KINDS.index))
         raise ForgeError(f"{where}: holds both {kinds} records; set Source.kind to one of them")
     kind = next(iter(by_kind))
-    if kind == "completion":
-        _one_form(by_kind[kind], where)
+    _one_form(by_kind[kind], kind, where)
     return by_kind[kind], kind
 
 
-def _one_form(files: list[Path], where: str) -> None:
-    """Completion files of one form: strings and conversations cannot share a Parquet column."""
-    forms = {str(pq.read_schema(f).field("completion").type) for f in files}
+def _one_form(files: list[Path], kind: str, where: str) -> None:
+    """Completion or preference files of one form: strings and conversations cannot share a Parquet column."""
+    column = {"completion": "completion", "preference": "chosen"}.get(kind)
+    if column is None:
+        return
+    forms = {str(pq.read_schema(f).field(column).type) for f in files}
     if len(forms) > 1:
-        raise ForgeError(f"{where}: holds completion records in both the standard (string) and the conversational "
-                         "form; give one Source per form (e.g. data/completion and data/completion_conversational)")
+        raise ForgeError(f"{where}: holds {kind} records in both the standard (string) and the conversational "
+                         f"form; give one Source per form (e.g. data/{kind} and data/{kind}_conversational)")
 
 
 def _content_id(root: Path, files: list[Path]) -> str:

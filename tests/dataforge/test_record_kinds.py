@@ -118,25 +118,32 @@ def test_curating_a_generated_dataset_keeps_every_record_byte_for_byte(generated
 
 
 def test_a_mixture_trains_on_exactly_what_each_generated_and_curated_record_renders_to(generated, spark, tmp_path):
-    """text, chat (tool calls, tool results, reasoning, tools, template kwargs) and completion records in
-    both forms: each whole document's tokens decode to the record's rendering, masks on the answers."""
+    """text, chat (tool calls, tool results, reasoning, tools, template kwargs), completion records in both
+    forms and preference pairs in all four: each whole document's tokens decode to the record's rendering,
+    masks on the answers."""
     from transformers import AutoTokenizer
 
     from dataforge.core.models import embedded_llm_dir
     from mixtures import Mixture, Source, Stage, build_mixture, open_mixture
+    from mixtures.sources import resolve_source
     from mixtures.templates import TEMPLATE_DIR
 
     tok = AutoTokenizer.from_pretrained(str(embedded_llm_dir()))
     tools_template = (TEMPLATE_DIR / "chatml-tools.jinja").read_text()
-    cur = {kind: generated[kind][2] for kind in ("text", "chat", "completion")}
+    cur = {kind: generated[kind][2] for kind in ("text", "chat", "completion", "preference")}
     text = Source("text", path=str(cur["text"]), holdout_docs=0)
     chat = Source("chat", path=str(cur["chat"]), holdout_docs=0, chat_template="chatml-tools")
     comp = Source("comp", path=str(cur["completion"] / "data" / "completion"), holdout_docs=0)
     conv = Source("conv", path=str(cur["completion"] / "data" / "completion_conversational"), holdout_docs=0)
+    prefs = {Source(f"pref{i}", path=str(cur["preference"] / "data" / layout), holdout_docs=0): 0.25
+             for i, layout in enumerate(sorted(RECORDS)) if layout.startswith("preference")}
+    with pytest.raises(ForgeError, match="both the standard .string. and the conversational form"):
+        resolve_source(Source("all", path=str(cur["preference"])))
     mixture = Mixture(name="kinds", tokenizer="embedded", seed=1, stages=[
         Stage("text", tokens=12, seq_len=512, weights={text: 1.0}),
         Stage("chat", tokens=500, seq_len=512, weights={chat: 1.0}),
-        Stage("comp", tokens=80, seq_len=512, weights={comp: 0.2, conv: 0.8})])
+        Stage("comp", tokens=80, seq_len=512, weights={comp: 0.2, conv: 0.8}),
+        Stage("dpo", tokens=600, seq_len=512, weights=prefs)])
     mx = open_mixture(build_mixture(mixture, tmp_path / "reg", spark=spark).id, tmp_path / "reg")
     c = RECORDS["chat"]
     stored_tools = record_from_row(record_to_row({"id": "x", **c})[1])["tools"]
@@ -156,6 +163,21 @@ def test_a_mixture_trains_on_exactly_what_each_generated_and_curated_record_rend
                     assert answer in trained and "What is 6 x 7?" not in trained, p.source
                 seen.add(p.source)
     assert seen == {"text", "chat", "comp", "conv"}
+    forms = set()
+    for p in mx.stage("dpo"):  # a pair: the chosen sequence, then the rejected one, answers masked in
+        chosen, rejected = p.tokens[:p.chosen_length], p.tokens[p.chosen_length:]
+        c_mask, r_mask = p.loss_mask[:p.chosen_length].astype(bool), p.loss_mask[p.chosen_length:].astype(bool)
+        text = tok.decode(chosen.tolist())
+        if "6 x 7" in text:  # the conversational forms
+            assert tok.decode(chosen[c_mask].tolist()).startswith("42.")
+            assert tok.decode(rejected[r_mask].tolist()).startswith("41.")
+            forms.add("conversational")
+        else:
+            assert text == "The sky is blue." + tok.eos_token
+            assert tok.decode(rejected.tolist()) == "The sky is green." + tok.eos_token
+            assert tok.decode(chosen[c_mask].tolist()) == " blue." + tok.eos_token
+            forms.add("string")
+    assert forms == {"string", "conversational"}  # with and without an explicit prompt: 4 sources
 
 
 def test_a_graph_whose_sinks_make_different_kinds_is_refused():

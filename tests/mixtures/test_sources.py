@@ -45,7 +45,7 @@ def test_changed_or_unusable_sources_are_refused_naming_the_file(data_root, tmp_
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "x.jsonl").write_text(json.dumps({"body": "no text field"}) + "\n")
-    with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text', 'messages' or 'prompt'\+'completion' field"):
+    with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text', 'messages', 'prompt'\+'completion' or 'chosen'\+'rejected' field"):
         resolve_source(Source("b", path=str(bad)))
 
 
@@ -71,15 +71,14 @@ def test_a_dataset_holding_text_and_chat_feeds_one_source_per_kind(tmp_path):
         resolve_source(Source("x", path=str(root / "data" / "text"), kind="chat"))
 
 
-def test_preference_sources_are_refused_and_a_completion_source_holds_one_form(tmp_path):
+def test_preference_sources_are_accepted_and_a_completion_source_holds_one_form(tmp_path):
     from dataforge.core.io import write_table
     from dataforge.core.records import record_to_row, schema_of
 
     pref = tmp_path / "pref"
     pref.mkdir()
     (pref / "p.jsonl").write_text(json.dumps({"prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n")
-    with pytest.raises(ForgeError, match=r"holds preference records, which a mixture cannot train on yet"):
-        resolve_source(Source("p", path=str(pref)))
+    assert resolve_source(Source("p", path=str(pref))).kind == "preference"
     both = tmp_path / "both"
     plain = {"id": "a", "source": "", "metadata": {}, "prompt": "Say hi:", "completion": " hi"}
     conv = {"id": "b", "source": "", "metadata": {}, "prompt": [{"role": "user", "content": "Say hi"}],
