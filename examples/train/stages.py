@@ -1,16 +1,16 @@
-"""A post-training run whose stages each set their own optimization: stable -> decay -> sft.
+"""A post-training run whose stages each set their own optimization: stable -> decay -> sft -> dpo.
 
     forge mix build examples/mix/stages.py --registry registry     # prints the mixture id
     forge train examples/train/stages.py --mixture ID --registry registry --out runs/stages
     tensorboard --logdir runs/stages                                # loss, lr, val loss, evals
 
 The stable stage warms up and holds, the decay stage anneals linearly to a tenth of the peak, and the
-SFT stage starts afresh (optimizer state reset) at a lower rate with a cosine. Adding a stage (a DPO
-stage after SFT, say) is one `Stage(...)` in the mixture and one entry in STAGES. Runs on CPU in
-about a minute.
+SFT stage starts afresh (optimizer state reset) at a lower rate with a cosine, and the DPO stage
+(APO-zero, against the model as SFT left it) at a constant low rate. Adding a stage is one
+`Stage(...)` in the mixture and one entry in STAGES. Runs on CPU in about a minute.
 """
 
-from training import DeepSpeed, GenEval, Model, Optimizer, Run, StageOptim
+from training import DPO, DeepSpeed, GenEval, Model, Optimizer, Run, StageOptim
 from training.examples import EXAMPLES_DIR
 
 MIXTURE = "REPLACE-WITH-A-MIXTURE-ID"  # a mixture id (or mixture directory)
@@ -23,6 +23,7 @@ STAGES = {
     "decay": StageOptim(lr=3e-3, kind="linear", min_lr_ratio=0.1),        # anneal to 3e-4
     "sft": StageOptim(lr=1e-3, warmup=0.1, kind="cosine", min_lr_ratio=0.1, weight_decay=0.0,
                       reset_optimizer=True),
+    "dpo": StageOptim(lr=5e-4, kind="constant", weight_decay=0.0, reset_optimizer=True),
 }
 
 run = Run(
@@ -36,6 +37,7 @@ run = Run(
     deepspeed=DeepSpeed(zero_stage=0, micro_batch_size=1, grad_accum=1),
     optimizer=Optimizer(lr=3e-3, weight_decay=0.01),  # no decay on embeddings, norms, biases
     stage_optim=STAGES,
+    dpo={"dpo": DPO(loss_type="apo_zero", beta=0.1)},
     eval_every=5,  # and at each stage's end
     evals=[GenEval(name="ifeval", kind="ifeval", prompts=str(EVALS / "ifeval.jsonl"), max_new_tokens=16),
            GenEval(name="math", kind="math", prompts=str(EVALS / "math.jsonl"), max_new_tokens=16)],
