@@ -18,7 +18,11 @@ def _cases():
     from dataforge.rephrase import RephraseConfig, RephraseStyle
     from dataforge.taxonomy import Taxonomy
     from mixtures import Mixture, Source, Stage
-    from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
+    from curation import ExtractText, URLFilter
+    from training.evals import GenEval
+    from training.init import StartFrom
+    from training.optim import StageOptim
+    from training.spec import DPO, DeepSpeed, Model, Optimizer, Run, Schedule
 
     return [
         (Sampling, {"max_tokens": 0}, "Sampling.max_tokens: must be >= 1"),
@@ -43,6 +47,12 @@ def _cases():
         (Schedule, {"warmup": 1}, "run.schedule.warmup: must be < 1"),
         (DeepSpeed, {"zero_stage": 4}, "run.deepspeed.zero_stage: must be <= 3 (got 4)"),
         (Run, {"name": "Bad Name", "mixture": "m", "model": {"config": M}}, "run.name: run name 'Bad Name'"),
+        (StageOptim, {"lr": 0}, "run.stage_optim.lr: must be > 0"),
+        (StartFrom, {"run": "r", "checkpoint": -3}, "run.start_from: checkpoint: a step >= 0"),
+        (GenEval, {"name": "x", "kind": "poetry", "prompts": "p"}, "run.evals.kind: Input should be"),
+        (DPO, {"beta": 0}, "run.dpo.beta: must be > 0"),
+        (ExtractText, {"engine": "lynx"}, "ExtractText.engine:"),
+        (URLFilter, {"colour": 1}, "URLFilter.colour: Extra inputs"),
     ]
 
 
