@@ -140,7 +140,7 @@ def test_generate_and_curate_with_keys_write_no_key_in_any_output_cache_or_log(t
     if (tmp_path / "home-cache").exists():
         blobs.update(every_byte(tmp_path / "home-cache"))
     assert any(name.endswith("manifest.json") for name in blobs) and len(ledger_rows(tmp_path / "cur")) == 2
-    assert list((tmp_path / "calls").rglob("*.json")), "the call cache was written"
+    assert list((tmp_path / "calls").rglob("compact.kv")), "the call cache was written"
     for p in (gen, cur):
         blobs[f"{p.args[3]} stdout"], blobs[f"{p.args[3]} stderr"] = p.stdout.encode(), p.stderr.encode()
     assert hits(blobs) == []
