@@ -35,8 +35,8 @@ def upper_metavars(command) -> None:
     """Show arguments the usual way, `forge curate run [OPTIONS] PIPELINE`, in usage lines and errors
     (typer writes `{pipeline}`)."""
     for param in getattr(command, "params", []):
-        if getattr(param, "param_type_name", "") == "argument" and param.metavar is None:
-            param.metavar = param.name.upper()
+        if getattr(param, "param_type_name", "") == "argument":
+            param.metavar = (param.metavar or param.name).strip("{}").upper()
             param.get_usage_pieces = lambda _ctx, p=param: _usage_piece(p)
     for sub in getattr(command, "commands", {}).values():
         upper_metavars(sub)

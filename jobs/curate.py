@@ -68,14 +68,15 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
 
         result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress,
                               overwrite=overwrite, strict=strict or None)
-    print_funnel(result.funnel, Console())
+    print_funnel(result.funnel, console)
     c = result.manifest.counts
-    typer.echo(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
-               f"{c['quarantined']:,} quarantined" + (f"; {c['quarantined_files']:,} input files quarantined"
-                                                       if c.get("quarantined_files") else ""))
+    files = f"; {c['quarantined_files']:,} input files quarantined" if c.get("quarantined_files") else ""
+    console.print(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
+                  f"{c['quarantined']:,} quarantined{files}", soft_wrap=True, highlight=False, markup=False)
     for f in result.manifest.extra.get("quarantined_files", []):
-        typer.echo(f"quarantined file {f['file']}: {f['reason']} ({f['detail']}), "
-                   f"{f['records_kept']:,} records before the fault kept")
+        console.print(f"quarantined file {f['file']}: {f['reason']} ({f['detail']}), "
+                      f"{f['records_kept']:,} records before the fault kept", soft_wrap=True, highlight=False,
+                      markup=False)
     typer.echo(f"{result.out}  (manifest {result.manifest.id}, report {result.out / 'funnel.png'})")
 
 
@@ -101,7 +102,7 @@ def train_classifier_cmd(
                          dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
     val = m.extra.get("validation") or {}
     acc = f", held-out accuracy {val['accuracy']:.3f} on {val['examples']}" if val else ""
-    typer.echo(f"trained on {m.counts['train']:,} examples{acc}")
+    typer.echo(f"trained on {m.counts['train']:,} examples{acc}", err=True)
     typer.echo(f"{Path(out).absolute() / 'model.bin'}  sha256 {m.extra['sha256']}  (manifest {m.id})")
 
 

@@ -181,10 +181,11 @@ def cli(out: Path = typer.Option(Path("demo-out"), "--out", help="Directory for 
     """Run the whole flow end to end on the embedded defaults, then print a summary."""
     t0 = time.monotonic()
     result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
-    console = Console()
+    console = Console(stderr=True)
     for table in summary_tables(result):
         console.print(table)
-    console.print(f"demo finished in {time.monotonic() - t0:.0f} s; outputs in {result.out}")
+    console.print(f"demo finished in {time.monotonic() - t0:.0f} s")
     console.print("edit a spec and rerun that step alone:")
     for cmd in result.rerun_commands():
         console.print(f"  {cmd}", soft_wrap=True, highlight=False)
+    typer.echo(str(Path(result.out).absolute()))  # stdout: only the output folder

@@ -76,7 +76,7 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
         use_cache=not no_cache, emit_calls=emit_calls, progress=True, overwrite=overwrite))
     console.print(stats.table(f"forge generate {graph.name}"))
     console.print(stats.line(), soft_wrap=True)
-    console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)
+    typer.echo(f"{out.absolute()}  (manifest {manifest.id})")  # stdout: only the path and the id
 
 
 if __name__ == "__main__":

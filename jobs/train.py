@@ -79,10 +79,12 @@ def _print_result(result) -> None:
     for r in result.stage_losses:
         val = ", ".join(f"{k} {v:.4f}" for k, v in sorted((r.get("val_loss") or {}).items()))
         table.add_row(r["stage"], str(r["step"]), f"{r['loss']:.4f}", val or "-")
-    console = Console()
+    console = Console(stderr=True)
     console.print(table)
     state = "complete" if result.complete else "stopped early (--max-steps); continue with --resume"
-    console.print(f"{result.steps} steps, {state}; model: {result.model_dir}")
+    console.print(f"{result.steps} steps, {state}", highlight=False)
+    # stdout: only the run dir, the mixture id and the exported model (for scripts)
+    typer.echo(f"{Path(result.out).absolute()}  (mixture {result.mixture_id}, model {result.model_dir})")
 
 
 @app.command("trace")
