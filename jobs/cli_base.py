@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+
 import click
 import typer
 from typer.core import TyperGroup
@@ -40,3 +45,20 @@ def upper_metavars(command) -> None:
             param.get_usage_pieces = lambda _ctx, p=param: _usage_piece(p)
     for sub in getattr(command, "commands", {}).values():
         upper_metavars(sub)
+
+
+@contextmanager
+def work_on_stderr() -> Iterator[None]:
+    """Send whatever runs inside to stderr, at the file-descriptor level: libraries that print (DeepSpeed's
+    op builder), native code and child processes started inside (Spark's JVM) all write to fd 1.
+    The verb prints its ids and paths on stdout after the block."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

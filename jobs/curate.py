@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, work_on_stderr
 
 app = new_app("Curate records with Spark: datatrove filters, dedup, classifiers, ledger.", default_group=True)
 
@@ -53,7 +53,7 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     check_local_inputs(input)
     preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts
     console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
+    with work_on_stderr(), Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total} stages"), TimeElapsedColumn(), console=console,
                   transient=True) as bar:
         task = bar.add_task("starting Spark", total=len(spec.steps) + 2)
@@ -98,8 +98,9 @@ def train_classifier_cmd(
     """Train a fastText quality classifier (positive vs negative examples) for QualityClassifier."""
     from curation.classifiers.train import train_classifier
 
-    m = train_classifier([str(p) for p in positive], [str(p) for p in negative], out, text_field=text_field,
-                         dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
+    with work_on_stderr():
+        m = train_classifier([str(p) for p in positive], [str(p) for p in negative], out, text_field=text_field,
+                             dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
     val = m.extra.get("validation") or {}
     acc = f", held-out accuracy {val['accuracy']:.3f} on {val['examples']}" if val else ""
     typer.echo(f"trained on {m.counts['train']:,} examples{acc}", err=True)

@@ -180,7 +180,10 @@ def cli(out: Path = typer.Option(Path("demo-out"), "--out", help="Directory for 
                                        "replacing its outputs (never a directory the demo did not write).")) -> None:
     """Run the whole flow end to end on the embedded defaults, then print a summary."""
     t0 = time.monotonic()
-    result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
+    from jobs.cli_base import work_on_stderr
+
+    with work_on_stderr():
+        result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
     console = Console(stderr=True)
     for table in summary_tables(result):
         console.print(table)

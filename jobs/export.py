@@ -20,5 +20,8 @@ def cli(dir: Path = typer.Argument(..., help="A committed output folder (generat
     """Copy a committed output to a new folder, ready to upload to the Hugging Face Hub."""
     from dataforge.core.export import export_output
 
-    m, copied = export_output(dir, to)
+    from jobs.cli_base import work_on_stderr
+
+    with work_on_stderr():
+        m, copied = export_output(dir, to)
     typer.echo(f"exported {m.kind} {m.id}: {len(copied)} files -> {to}")

@@ -28,7 +28,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, work_on_stderr
 
 app = new_app("Build and inspect versioned mixtures.")
 # Wide when piped, so ids and paths are not folded in logs and scripts.
@@ -67,7 +67,7 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as p:
+    with work_on_stderr(), Progress(*columns, console=err, transient=False) as p:
         result = build_spec(spec, registry, master=master, partitions=partitions, progress=_RichProgress(p))
         p.stop()
     if not result.built:

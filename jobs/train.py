@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, work_on_stderr
 
 app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", default_group=True)
 
@@ -38,7 +38,8 @@ def run(ctx: typer.Context,
     from training.failure import exit_now, multi_rank, report
 
     try:
-        result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
+        with work_on_stderr():
+            result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
     except Exception as e:
         if not multi_rank() or ctx.find_root().params.get("debug"):
             raise
