@@ -21,6 +21,34 @@ from jobs.cli_base import new_app, work_on_stderr
 app = new_app("Curate records with Spark: datatrove filters, dedup, classifiers, ledger.", default_group=True)
 
 
+class StepBars:
+    """One bar per pipeline step in records (Spark tasks while the count is unknown), each ending in a
+    line `step: N records in, M kept`; within a step the records move with the step's finished tasks."""
+
+    def __init__(self, bar):
+        self.bar, self.task, self.name, self.records = bar, None, "", None
+
+    def __call__(self, name: str, records: int | None) -> None:
+        if self.task is not None:
+            t = self.bar.tasks[self.task]
+            self.bar.update(self.task, completed=t.total or 1, total=t.total or 1)
+            if self.records is not None and records is not None:
+                self.bar.console.print(f"  {self.name}: {self.records:,} records in, {records:,} kept",
+                                       highlight=False, markup=False)
+        self.name, self.records = name, records
+        if name != "done":
+            self.task = self.bar.add_task(f"curate {name}", total=records,
+                                          unit="records" if records is not None else "Spark tasks")
+
+    def tasks(self, done: int, total: int) -> None:
+        if self.task is None:
+            return
+        if self.records is None:
+            self.bar.update(self.task, completed=done, total=total)
+        else:
+            self.bar.update(self.task, completed=self.records * done / total)
+
+
 @app.command("run")
 def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipeline = [...]`."),
         input: list[str] = typer.Option(..., "--input", help="JSONL or Parquet file/dir, engine dataset dir, "
@@ -37,13 +65,13 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
         ) -> None:
     """Run a curation pipeline over JSONL or Parquet input."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from curation.pipeline import as_pipeline
     from curation.report import print_funnel
     from curation.runner import check_local_inputs, run_pipeline
     from dataforge.core.errors import ForgeError
     from dataforge.core.outputs import preflight
+    from dataforge.core.progress import spark_tasks, unit_progress
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
 
@@ -53,21 +81,14 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     check_local_inputs(input)
     preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts
     console = Console(stderr=True)
-    with work_on_stderr(), Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} stages"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
-        task = bar.add_task("starting Spark", total=len(spec.steps) + 2)
+    with work_on_stderr(), unit_progress(console) as bar:
+        steps = StepBars(bar)
+        steps("starting Spark", None)
         spark = get_spark(master, app_name="forge-curate")
-        seen = []
-
-        def progress(stage: str) -> None:
-            if seen:
-                bar.advance(task, len(seen[-1].split(", ")) if seen[-1] not in ("read", "write") else 1)
-            seen.append(stage)
-            bar.update(task, description=stage)
-
-        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress,
-                              overwrite=overwrite, strict=strict or None)
+        with spark_tasks(spark, steps.tasks):
+            result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=steps,
+                                  overwrite=overwrite, strict=strict or None)
+        steps("done", None)
     print_funnel(result.funnel, console)
     c = result.manifest.counts
     files = f"; {c['quarantined_files']:,} input files quarantined" if c.get("quarantined_files") else ""

@@ -110,7 +110,7 @@ def _run_demo(out: Path, walks: int, seed: int, master: str | None, max_steps: i
     with _timed(result, "curate", console):
         pipeline = as_pipeline(load_spec(specs["pipeline"], "pipeline"), str(specs["pipeline"]))
         curated = run_pipeline(pipeline, [str(raw), str(out / "generated")], out / "curated",
-                               progress=lambda stage: console.print(f"  curate: {stage}"), overwrite=overwrite)
+                               progress=lambda stage, n: console.print(f"  curate: {stage}" + (f" ({n:,} records)" if n is not None else "")), overwrite=overwrite)
         result.curate = {"id": curated.manifest.id, "funnel": curated.funnel, **curated.manifest.counts}
 
     with _timed(result, "mix", console):

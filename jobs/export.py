@@ -19,7 +19,6 @@ def cli(dir: Path = typer.Argument(..., help="A committed output folder (generat
         to: Path = typer.Option(..., "--to", help="A new (or empty) directory outside DIR.")) -> None:
     """Copy a committed output to a new folder, ready to upload to the Hugging Face Hub."""
     from dataforge.core.export import export_output
-
     from jobs.cli_base import work_on_stderr
 
     with work_on_stderr():

@@ -106,7 +106,6 @@ class VLLMBackend(Backend):
             if not vllm_available():
                 raise ForgeError(INSTALL_HINT)
             from vllm import LLM
-
             from vllm.platforms import current_platform
 
             args = dict(self.args)
