@@ -6,7 +6,7 @@
 
 Every verb draws its bars with these columns, so they all read the same way:
 `tokenizing ━━━━━━━━━━━━  1,024/3,150 tokens  412 tokens/s  ETA 0:00:05  0:00:02`. The rate and ETA
-come from rich's own speed estimate (the last 30 s of updates). Spark's task progress can be read
+come from the average since the step began (steadier than a windowed speed for bursty LLM work). Spark's task progress can be read
 into a bar with `spark_tasks` (driver-side polling; no executor cooperation needed).
 """
 
@@ -25,7 +25,6 @@ from rich.progress import (
     Task,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.text import Text
 
@@ -43,11 +42,18 @@ class CountColumn(ProgressColumn):
         return Text(f"{_num(task.completed)}{total} {unit}".rstrip(), style="progress.download")
 
 
+def _rate(task: Task) -> float | None:
+    """Units per second since the task started: bursty work (a batch of LLM calls finishing at once)
+    makes a windowed speed swing wildly; the average does not."""
+    elapsed = task.finished_time if task.finished else task.elapsed
+    return task.completed / elapsed if elapsed and task.completed else None
+
+
 class RateColumn(ProgressColumn):
     """`12.5 walks/s`; per minute when slower than one a second (LLM walks on CPU)."""
 
     def render(self, task: Task) -> Text:
-        unit, speed = task.fields.get("unit", ""), task.finished_speed or task.speed
+        unit, speed = task.fields.get("unit", ""), _rate(task)
         if not speed:
             return Text(f"- {unit}/s", style="progress.data.speed")
         if speed < 1:
@@ -55,10 +61,23 @@ class RateColumn(ProgressColumn):
         return Text(f"{_num(speed)} {unit}/s", style="progress.data.speed")
 
 
+class EtaColumn(ProgressColumn):
+    """`ETA 0:01:20` from the average rate; `ETA -` until there is one or while the total is unknown."""
+
+    def render(self, task: Task) -> Text:
+        speed = _rate(task)
+        if task.finished:
+            return Text("done", style="progress.remaining")
+        if not speed or task.total is None:
+            return Text("ETA -", style="progress.remaining")
+        left = int(max(0.0, task.total - task.completed) / speed)
+        return Text(f"ETA {left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}", style="progress.remaining")
+
+
 def unit_progress(console: Console | None = None, transient: bool = False) -> Progress:
     """A rich Progress with: spinner, description, bar, done/total unit, rate, ETA, elapsed."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), CountColumn(), RateColumn(),
-                    TextColumn("ETA"), TimeRemainingColumn(), TimeElapsedColumn(),
+                    EtaColumn(), TimeElapsedColumn(),
                     console=console or Console(stderr=True), transient=transient)
 
 
