@@ -140,3 +140,21 @@ def test_readme_commands_run_as_written(tmp_path):
                 assert len(p.stdout.splitlines()) == 1, f"{cmd}: stdout must be one line of ids/paths: {p.stdout!r}"
             ran += 1
     assert ran >= 15
+
+
+def _anchors(path: Path) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes."""
+    heads = [ln.lstrip("#").strip() for ln in path.read_text().splitlines() if ln.startswith("#")]
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in heads}
+
+
+def test_every_relative_link_and_anchor_in_the_docs_resolves():
+    for path in DOCS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            file, _, anchor = target.partition("#")
+            dest = (path.parent / file).resolve() if file else path
+            assert dest.exists(), f"{path.name}: link {target}: no such file"
+            if anchor:
+                assert anchor in _anchors(dest), f"{path.name}: link {target}: no such heading in {dest.name}"
