@@ -8,15 +8,15 @@ from mixtures import locate
 
 @pytest.fixture
 def registry(tmp_path):
-    for name in ("3f2a" + "0" * 60, "3f2b" + "1" * 60, "3f2b" + "2" * 60):
+    for name in ("3f2a" + "0" * 28, "3f2b" + "1" * 28, "3f2b" + "2" * 28):
         (tmp_path / name).mkdir()
         (tmp_path / name / "manifest.json").write_text("{}")
     return tmp_path
 
 
 def test_a_unique_four_character_prefix_resolves(registry):
-    assert locate("3f2a", registry) == registry / ("3f2a" + "0" * 60)
-    assert locate("3f2b1", registry) == registry / ("3f2b" + "1" * 60)
+    assert locate("3f2a", registry) == registry / ("3f2a" + "0" * 28)
+    assert locate("3f2b1", registry) == registry / ("3f2b" + "1" * 28)
 
 
 def test_an_ambiguous_prefix_is_one_line_listing_the_candidates(registry):
