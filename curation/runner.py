@@ -28,7 +28,8 @@ from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import Claim, claim_output
 
-Progress = Callable[[str], None]
+# `progress(step, records)`: a step starts on `records` records (None where not counted yet)
+Progress = Callable[[str, "int | None"], None]
 
 # Let adaptive execution size shuffle partitions by bytes, not by the (often padded) default
 # parallelism: small stages then run as one or two tasks instead of eight tiny ones.
@@ -184,7 +185,7 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
          progress: Progress | None, strict: bool | None) -> CurateResult:
     from dataforge.core.spark import get_spark
 
-    say = progress or (lambda _msg: None)
+    say = progress or (lambda _step, _records: None)
     spark = spark or get_spark()
     out = Path(out).absolute()
     resolved = [resolve_input(spark, p, fmt) for p in inputs]
@@ -200,18 +201,21 @@ def _run(claim: Claim, pipeline: Pipeline, inputs: list[str], out: str | Path, s
     stages = _stages(pipeline)
     with claim.atomic_dir() as tmp, tuned(spark):
         ctx = RunContext(spark, tmp / "_work", partitions)
-        say("read")
+        say("read", None)
         numbered, read_faults = _read(ctx, pipeline, resolved, relpaths)
         check_faults(read_faults, strict)
         faults = sorted(faults + read_faults, key=lambda nf: nf[0])
         live = numbered.filter("status = 'ok'").select(*WORK_COLUMNS)
-        stage_outs = []
+        # counted only for a progress display: a count of checkpointed Parquet reads one column
+        count = (lambda df: df.count()) if progress else (lambda df: None)
+        stage_outs, records = [], count(live)
         for kind, steps in stages:
-            say(", ".join(n for n, _ in steps))
+            say(", ".join(n for n, _ in steps), records)
             staged = _run_stage(ctx, kind, steps, live)
             stage_outs.append(staged)
             live = staged.filter("decision = 'kept'").select(*WORK_COLUMNS)
-        say("write")
+            records = count(live)
+        say("write", records)
         manifest, funnel, stats = finish_outputs(ctx, tmp, pipeline, resolved, relpaths, numbered, stage_outs,
                                                  live, faults)
         write_card(tmp, manifest)  # README.md: Hub configs for data, ledger, dropped, quarantine

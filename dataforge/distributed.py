@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from typing import Any
 
 from dataforge.backends.registry import BackendSpec, backend_for, backend_loads
@@ -26,17 +25,19 @@ from dataforge.graph import Graph
 from dataforge.seedplan import PlannedWalks
 from dataforge.summary import RunStats
 from dataforge.walk import WalkPlan
+from dataforge.walk_progress import WalkProgress, reporter
 
 KINDS = ("record", "dropped", "quarantined", "call")
 
 
 def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_root: str | None,
-                     emit_calls: bool, round_size: int):
+                     emit_calls: bool, round_size: int, progress_to: tuple[str, int] | None = None):
     """The function each partition runs: plan rows in, (kind, json) rows out, then one stats row."""
 
     def run(index: int, rows: Iterator[str]) -> Iterator[tuple[str, str]]:
         raw = [json.loads(r) for r in rows]
         stats = RunStats()
+        send = reporter(progress_to, index)
         if raw:
             loads = backend_loads()
             backend = backend_for(backend_spec)
@@ -44,8 +45,14 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             plans = [WalkPlan(r["id"], r["key"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
             cache = CallCache(cache_root) if cache_root else None
             engine = Engine(graph, backend, seed=seed, cache=cache, emit_calls=emit_calls, round_size=round_size)
+            done = [0]
+
+            def on_batch(n: int) -> None:
+                done[0] += n
+                send(done[0], engine.backend.calls, engine.backend.hits)
+
             try:
-                result = engine.run(list(seeds.values()), plans)
+                result = engine.run(list(seeds.values()), plans, on_batch)
             except ForgeError as e:  # name the walks: the driver prints this one line
                 where = f"walks {plans[0].id}..{plans[-1].id} ({len(plans)} in partition {index})"
                 raise ForgeError(f"{where}: {e}") from e
@@ -60,6 +67,7 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
                                       strict=True):
                 for row in rows_out:
                     yield kind, json.dumps(row, ensure_ascii=False)
+            send(sum(len(p.path) for p in plans), engine.backend.calls, engine.backend.hits, final=True)
         stats.totals["partitions"] += 1
         stats.executors[f"{socket.gethostname()}:{os.getpid()}"]["partitions"] += 1
         yield "stats", json.dumps(stats.to_json())
@@ -67,39 +75,13 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
     return run
 
 
-@contextmanager
-def spark_progress(spark, total_walks: int, enabled: bool):
-    """A rich progress bar of finished partitions (Spark tasks), polled from the status tracker."""
-    if not enabled:
-        yield
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def expected_steps(graph: Graph, walks: int) -> int:
+    """Node visits the walks will make, from the paths' probabilities (the driver never sees the plans)."""
+    from dataforge.walk import enumerate_paths, path_targets
 
-    tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
-    with Progress(TextColumn("[bold]generate[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(f"{total_walks} walks, partitions", total=None)
-
-        def poll() -> None:
-            while not stop.wait(0.5):
-                done = total = 0
-                for sid in tracker.getActiveStageIds():
-                    info = tracker.getStageInfo(sid)
-                    if info is not None:
-                        done, total = done + info.numCompletedTasks, total + info.numTasks
-                if total:
-                    bar.update(task, completed=done, total=total)
-
-        t = threading.Thread(target=poll, daemon=True)
-        t.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            t.join()
-            got = bar.tasks[0].total or 1
-            bar.update(task, completed=got, total=got)
+    paths = path_targets(graph) if graph.quotas else enumerate_paths(graph)
+    total = sum(paths.values()) or 1.0
+    return max(1, round(walks * sum(p * len(path) for path, p in paths.items()) / total))
 
 
 def run_partitions(spark, graph: Graph, planned: PlannedWalks, *, backend_spec: BackendSpec, seed: int,
@@ -110,11 +92,14 @@ def run_partitions(spark, graph: Graph, planned: PlannedWalks, *, backend_spec: 
     from pyspark import StorageLevel
 
     n = max(1, min(partitions, planned.walks))
-    fn = partition_runner(graph, backend_spec, seed, cache_root, emit_calls, round_size)
+    host = spark.sparkContext.getConf().get("spark.driver.host", "127.0.0.1")
+    bar = WalkProgress(host, planned.walks, expected_steps(graph, planned.walks)) if progress else nullcontext()
+    fn = partition_runner(graph, backend_spec, seed, cache_root, emit_calls, round_size,
+                          bar.address if progress else None)
     out = planned.plans.repartition(n).mapPartitionsWithIndex(fn)
     out = out.union(planned.bad_seeds.map(lambda r: ("bad_seed", r)))
     out.persist(StorageLevel.MEMORY_AND_DISK)
-    with spark_errors(), spark_progress(spark, planned.walks, progress):
+    with spark_errors(), bar:
         stats_rows = out.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1]).collect()
     stats = RunStats()
     for s in stats_rows:

@@ -36,9 +36,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+          verbose: bool = typer.Option(False, "--verbose", help="Also show Spark's own log lines and stage bars."),
           version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
                                        help="Print the version and exit.")) -> None:
     _state["debug"] = debug
+    if verbose:
+        import os
+
+        from dataforge.core.spark import LOG_ENV
+
+        os.environ[LOG_ENV] = "INFO"
 
 
 @app.command()

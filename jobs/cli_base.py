@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+
 import click
 import typer
 from typer.core import TyperGroup
@@ -35,8 +40,8 @@ def upper_metavars(command) -> None:
     """Show arguments the usual way, `forge curate run [OPTIONS] PIPELINE`, in usage lines and errors
     (typer writes `{pipeline}`)."""
     for param in getattr(command, "params", []):
-        if getattr(param, "param_type_name", "") == "argument" and param.metavar is None:
-            param.metavar = param.name.upper()
+        if getattr(param, "param_type_name", "") == "argument":
+            param.metavar = (param.metavar or param.name).strip("{}").upper()
             param.get_usage_pieces = lambda _ctx, p=param: _usage_piece(p)
     for sub in getattr(command, "commands", {}).values():
         upper_metavars(sub)
@@ -57,3 +62,20 @@ def new_png(path, option: str = "--png"):
     if path.parent.exists() and not path.parent.is_dir():
         raise ForgeError(f"{option} {path}: {path.parent} is not a folder")
     return path
+
+
+@contextmanager
+def work_on_stderr() -> Iterator[None]:
+    """Send whatever runs inside to stderr, at the file-descriptor level: libraries that print (DeepSpeed's
+    op builder), native code and child processes started inside (Spark's JVM) all write to fd 1.
+    The verb prints its ids and paths on stdout after the block."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

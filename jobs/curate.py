@@ -16,9 +16,37 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, work_on_stderr
 
 app = new_app("Curate records with Spark: datatrove filters, dedup, classifiers, ledger.", default_group=True)
+
+
+class StepBars:
+    """One bar per pipeline step in records (Spark tasks while the count is unknown), each ending in a
+    line `step: N records in, M kept`; within a step the records move with the step's finished tasks."""
+
+    def __init__(self, bar):
+        self.bar, self.task, self.name, self.records = bar, None, "", None
+
+    def __call__(self, name: str, records: int | None) -> None:
+        if self.task is not None:
+            t = self.bar.tasks[self.task]
+            self.bar.update(self.task, completed=t.total or 1, total=t.total or 1)
+            if self.records is not None and records is not None:
+                self.bar.console.print(f"  {self.name}: {self.records:,} records in, {records:,} kept",
+                                       highlight=False, markup=False)
+        self.name, self.records = name, records
+        if name != "done":
+            self.task = self.bar.add_task(f"curate {name}", total=records,
+                                          unit="records" if records is not None else "Spark tasks")
+
+    def tasks(self, done: int, total: int) -> None:
+        if self.task is None:
+            return
+        if self.records is None:
+            self.bar.update(self.task, completed=done, total=total)
+        else:
+            self.bar.update(self.task, completed=self.records * done / total)
 
 
 @app.command("run")
@@ -38,13 +66,13 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
         ) -> None:
     """Run a curation pipeline over JSONL or Parquet input."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from curation.pipeline import as_pipeline
     from curation.report import print_funnel
     from curation.runner import check_local_inputs, run_pipeline
     from dataforge.core.errors import ForgeError
     from dataforge.core.outputs import preflight
+    from dataforge.core.progress import spark_tasks, unit_progress
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
 
@@ -54,29 +82,23 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     check_local_inputs(input)
     preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts
     console = Console(stderr=True)
-    with Progress(SpinnerColumn(), TextColumn("[bold]curate[/] {task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total} stages"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
-        task = bar.add_task("starting Spark", total=len(spec.steps) + 2)
+    with work_on_stderr(), unit_progress(console) as bar:
+        steps = StepBars(bar)
+        steps("starting Spark", None)
         spark = get_spark(master, app_name="forge-curate")
-        seen = []
-
-        def progress(stage: str) -> None:
-            if seen:
-                bar.advance(task, len(seen[-1].split(", ")) if seen[-1] not in ("read", "write") else 1)
-            seen.append(stage)
-            bar.update(task, description=stage)
-
-        result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=progress,
-                              overwrite=overwrite, strict=strict or None)
-    print_funnel(result.funnel, Console())
+        with spark_tasks(spark, steps.tasks):
+            result = run_pipeline(spec, list(input), out, spark=spark, fmt=fmt, progress=steps,
+                                  overwrite=overwrite, strict=strict or None)
+        steps("done", None)
+    print_funnel(result.funnel, console)
     c = result.manifest.counts
-    typer.echo(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
-               f"{c['quarantined']:,} quarantined" + (f"; {c['quarantined_files']:,} input files quarantined"
-                                                       if c.get("quarantined_files") else ""))
+    files = f"; {c['quarantined_files']:,} input files quarantined" if c.get("quarantined_files") else ""
+    console.print(f"curated {c['input']:,} records: {c['kept']:,} kept, {c['dropped']:,} dropped, "
+                  f"{c['quarantined']:,} quarantined{files}", soft_wrap=True, highlight=False, markup=False)
     for f in result.manifest.extra.get("quarantined_files", []):
-        typer.echo(f"quarantined file {f['file']}: {f['reason']} ({f['detail']}), "
-                   f"{f['records_kept']:,} records before the fault kept")
+        console.print(f"quarantined file {f['file']}: {f['reason']} ({f['detail']}), "
+                      f"{f['records_kept']:,} records before the fault kept", soft_wrap=True, highlight=False,
+                      markup=False)
     typer.echo(f"{result.out}  (manifest {result.manifest.id}, report {result.out / 'funnel.png'})")
 
 
@@ -98,11 +120,12 @@ def train_classifier_cmd(
     """Train a fastText quality classifier (positive vs negative examples) for QualityClassifier."""
     from curation.classifiers.train import train_classifier
 
-    m = train_classifier([str(p) for p in positive], [str(p) for p in negative], out, text_field=text_field,
-                         dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
+    with work_on_stderr():
+        m = train_classifier([str(p) for p in positive], [str(p) for p in negative], out, text_field=text_field,
+                             dim=dim, epoch=epoch, lr=lr, min_count=min_count, seed=seed, overwrite=overwrite)
     val = m.extra.get("validation") or {}
     acc = f", held-out accuracy {val['accuracy']:.3f} on {val['examples']}" if val else ""
-    typer.echo(f"trained on {m.counts['train']:,} examples{acc}")
+    typer.echo(f"trained on {m.counts['train']:,} examples{acc}", err=True)
     typer.echo(f"{Path(out).absolute() / 'model.bin'}  sha256 {m.extra['sha256']}  (manifest {m.id})")
 
 

@@ -122,7 +122,7 @@ def _run_demo(out: Path, walks: int, seed: int, master: str | None, max_steps: i
     with _timed(result, "curate", console):
         pipeline = as_pipeline(load_spec(specs["pipeline"], "pipeline"), str(specs["pipeline"]))
         curated = run_pipeline(pipeline, [str(raw), str(out / "generated")], out / "curated",
-                               progress=lambda stage: console.print(f"  curate: {stage}"), overwrite=overwrite)
+                               progress=lambda stage, n: console.print(f"  curate: {stage}" + (f" ({n:,} records)" if n is not None else "")), overwrite=overwrite)
         result.curate = {"id": curated.manifest.id, "funnel": curated.funnel, **curated.manifest.counts}
         result.pictures["curation funnel, every reason"] = out / "curated" / "funnel.png"
 
@@ -207,11 +207,15 @@ def cli(out: Path = typer.Option(Path("demo-out"), "--out", help="Directory for 
                                        "replacing its outputs (never a directory the demo did not write).")) -> None:
     """Run the whole flow end to end on the embedded defaults, then print a summary."""
     t0 = time.monotonic()
-    result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
-    console = Console()
+    from jobs.cli_base import work_on_stderr
+
+    with work_on_stderr():
+        result = run_demo(out, walks=walks, seed=seed, master=master, max_steps=max_steps, overwrite=overwrite)
+    console = Console(stderr=True)
     for table in summary_tables(result):
         console.print(table)
-    console.print(f"demo finished in {time.monotonic() - t0:.0f} s; outputs in {result.out}")
+    console.print(f"demo finished in {time.monotonic() - t0:.0f} s")
     console.print("edit a spec and rerun that step alone:")
     for cmd in result.rerun_commands():
         console.print(f"  {cmd}", soft_wrap=True, highlight=False)
+    typer.echo(str(Path(result.out).absolute()))  # stdout: only the output folder

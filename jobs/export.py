@@ -19,6 +19,8 @@ def cli(dir: Path = typer.Argument(..., help="A committed output folder (generat
         to: Path = typer.Option(..., "--to", help="A new (or empty) directory outside DIR.")) -> None:
     """Copy a committed output to a new folder, ready to upload to the Hugging Face Hub."""
     from dataforge.core.export import export_output
+    from jobs.cli_base import work_on_stderr
 
-    m, copied = export_output(dir, to)
+    with work_on_stderr():
+        m, copied = export_output(dir, to)
     typer.echo(f"exported {m.kind} {m.id}: {len(copied)} files -> {to}")

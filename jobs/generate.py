@@ -17,6 +17,7 @@ from pathlib import Path
 import typer
 
 from dataforge.core.errors import ForgeError
+from jobs.cli_base import work_on_stderr
 
 
 def _options(pairs: list[str]) -> dict[str, object]:
@@ -71,15 +72,16 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
                                options={**(spec_backend.options if (backend or spec_backend.kind) ==
                                            spec_backend.kind else {}), **opts})
     console = Console(stderr=True)
-    manifest, stats = run_generate(spec, out, GenerateOptions(
-        walks=walks, seed=seed, backend=backend_spec, master=master, partitions=partitions, cache=cache,
-        use_cache=not no_cache, emit_calls=emit_calls, progress=True, overwrite=overwrite))
+    with work_on_stderr():
+        manifest, stats = run_generate(spec, out, GenerateOptions(
+            walks=walks, seed=seed, backend=backend_spec, master=master, partitions=partitions, cache=cache,
+            use_cache=not no_cache, emit_calls=emit_calls, progress=True, overwrite=overwrite))
     console.print(stats.table(f"forge generate {graph.name}"))
     console.print(stats.line(), soft_wrap=True)
     if manifest.counts.get("bad_seeds"):
         console.print(f"{manifest.counts['bad_seeds']} seed row(s) quarantined as bad_seed (see {out}/quarantine)",
                       soft_wrap=True)
-    console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)
+    typer.echo(f"{out.absolute()}  (manifest {manifest.id})")  # stdout: only the path and the id
 
 
 if __name__ == "__main__":

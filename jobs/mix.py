@@ -19,17 +19,9 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from jobs.cli_base import new_app, new_png
+from jobs.cli_base import new_app, new_png, work_on_stderr
 
 app = new_app("Build and inspect versioned mixtures.")
 # Wide when piped, so ids and paths are not folded in logs and scripts.
@@ -41,14 +33,14 @@ REGISTRY_HELP = "Registry directory (default: $FORGE_REGISTRY, else ./registry).
 class _RichProgress:
     """Build progress on stderr, so stdout carries only the mixture id."""
 
-    def __init__(self, progress: Progress):
+    def __init__(self, progress):
         self.p, self.task = progress, None
 
-    def step(self, text: str, total: int | None = None) -> None:
+    def step(self, text: str, total: int | None = None, unit: str = "") -> None:
         if self.task is not None:
             t = self.p.tasks[self.task]
             self.p.update(self.task, completed=t.total if t.total else 1, total=t.total or 1)
-        self.task = self.p.add_task(text, total=total)
+        self.task = self.p.add_task(text, total=total, unit=unit)
 
     def advance(self, n: int) -> None:
         self.p.advance(self.task, n)
@@ -64,11 +56,10 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
           partitions: int | None = typer.Option(None, "--partitions", min=1,
                                                 help="Repartition each source before tokenizing.")) -> None:
     """Materialize a mixture spec into token shards in the registry and print its id."""
+    from dataforge.core.progress import unit_progress
     from mixtures import build_spec
 
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=False) as p:
+    with work_on_stderr(), unit_progress(err) as p:
         result = build_spec(spec, registry, master=master, partitions=partitions, progress=_RichProgress(p))
         p.stop()
     if not result.built:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli_base import new_app, new_png
+from jobs.cli_base import new_app, new_png, work_on_stderr
 
 app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", default_group=True)
 
@@ -52,7 +52,8 @@ def run(ctx: typer.Context,
         _plan(spec, mixture, registry, png, world_size)
         return
     try:
-        result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
+        with work_on_stderr():
+            result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
     except Exception as e:
         if not multi_rank() or ctx.find_root().params.get("debug"):
             raise
@@ -125,10 +126,12 @@ def _print_result(result) -> None:
     for r in result.stage_losses:
         val = ", ".join(f"{k} {v:.4f}" for k, v in sorted((r.get("val_loss") or {}).items()))
         table.add_row(r["stage"], str(r["step"]), f"{r['loss']:.4f}", val or "-")
-    console = Console()
+    console = Console(stderr=True)
     console.print(table)
     state = "complete" if result.complete else "stopped early (--max-steps); continue with --resume"
-    console.print(f"{result.steps} steps, {state}; model: {result.model_dir}")
+    console.print(f"{result.steps} steps, {state}", highlight=False)
+    # stdout: only the run dir, the mixture id and the exported model (for scripts)
+    typer.echo(f"{Path(result.out).absolute()}  (mixture {result.mixture_id}, model {result.model_dir})")
 
 
 @app.command("trace")

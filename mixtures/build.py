@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from dataforge.core.hashing import stable_hash
 from dataforge.core.lock import OutputLock
 from dataforge.core.manifest import Manifest, is_dataset_dir
 from dataforge.core.outputs import check_not_input
+from dataforge.core.progress import spark_tasks
 from mixtures.budget import check_disk, plan_bytes, spec_bytes
 from mixtures.format import (
     FORMAT_VERSION,
@@ -52,13 +52,13 @@ from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_ide
 class Progress(Protocol):
     """Where a build reports its steps (the CLI draws them with rich)."""
 
-    def step(self, text: str, total: int | None = None) -> None: ...
+    def step(self, text: str, total: int | None = None, unit: str = "") -> None: ...
     def advance(self, n: int) -> None: ...
     def update(self, completed: int, total: int) -> None: ...
 
 
 class _Quiet:
-    def step(self, text: str, total: int | None = None) -> None:
+    def step(self, text: str, total: int | None = None, unit: str = "") -> None:
         pass
 
     def advance(self, n: int) -> None:
@@ -66,27 +66,6 @@ class _Quiet:
 
     def update(self, completed: int, total: int) -> None:
         pass
-
-
-@contextlib.contextmanager
-def spark_tasks(spark, progress: Progress, every: float = 0.5):
-    """Report the running Spark stages' finished/total tasks while the block runs (driver-side polling)."""
-    tracker, stop = spark.sparkContext.statusTracker(), threading.Event()
-
-    def poll() -> None:
-        while not stop.wait(every):
-            stages = [tracker.getStageInfo(i) for i in tracker.getActiveStageIds()]
-            total = sum(s.numTasks for s in stages if s)
-            if total:
-                progress.update(sum(s.numCompletedTasks for s in stages if s), total)
-
-    thread = threading.Thread(target=poll, name="forge-spark-progress", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +208,7 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
         if spark is None:
             progress.step("starting Spark")
             spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
-        progress.step("tokenizing sources (Spark tasks)")
+        progress.step("tokenizing sources", unit="Spark tasks")
         return _build(spark, mixture, key, root, sources, tok, partitions, progress, chat)
 
 
@@ -240,7 +219,7 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
 
     tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions, chat)
     try:
-        with spark_tasks(spark, progress):
+        with spark_tasks(spark, progress.update):
             docs, quarantine = collect_docs(tokenized, sources)
         quarantine = sorted(quarantine + quarantine_long_pairs(mixture, docs),
                             key=lambda r: (r["source"], r["id"] or "", r["reason"]))
@@ -250,7 +229,7 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
         check_disk(root, plan_bytes(plan.files, pieces, sum(map(len, tok.files.values()))),
                    "the planned shards, indexes and tokenizer")
         with staging_dir(root, key) as stage:
-            progress.step("writing shards", total=sum(f["ntok"] for f in plan.files))
+            progress.step("writing shards", total=sum(f["ntok"] for f in plan.files), unit="tokens")
             write_shards(spark, tokenized, plan, docs, stage, progress)
             _write_indexes(stage, plan, docs)
             tok.save(stage / TOKENIZER_DIR)

@@ -67,7 +67,7 @@ def find_built(registry: str | Path | None, key: str) -> Entry | None:
 
 
 def locate(id_or_path: str | Path, registry: str | Path | None = None) -> Path:
-    """A mixture directory from a path, a full id or a unique id prefix (at least 6 characters)."""
+    """A mixture directory from a path, a full id or a unique id prefix (at least 4 characters)."""
     p = Path(id_or_path).expanduser()
     if (p / MANIFEST).is_file():
         return p.absolute()
@@ -78,12 +78,13 @@ def locate(id_or_path: str | Path, registry: str | Path | None = None) -> Path:
                          "(hex digits); check the path or id")
     if (root / key / MANIFEST).is_file():
         return root / key
-    if len(key) >= 6 and root.is_dir():
+    if len(key) >= 4 and root.is_dir():
         hits = sorted(d for d in root.glob(f"{key}*") if (d / MANIFEST).is_file())
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1:
-            raise ForgeError(f"mixture {key}: prefix matches {len(hits)} mixtures in {root}; give more characters")
+            raise ForgeError(f"mixture {key}: prefix matches {len(hits)} mixtures in {root} "
+                             f"({', '.join(d.name[:12] for d in hits)}); give more characters")
     raise ForgeError(f"mixture {key}: not a mixture directory and not found in registry {root}; build it with "
                      f"`forge mix build SPEC`, or pass --registry DIR (or set {ENV})")
 

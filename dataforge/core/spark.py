@@ -12,6 +12,9 @@ from typing import Any
 
 from dataforge.core.errors import ForgeError
 
+# Spark's own log level; errors only unless asked (`forge --verbose` sets INFO), so the terminal shows
+# the engine's progress and tables rather than Spark's console output.
+LOG_ENV = "FORGE_SPARK_LOG"
 # Small-data defaults for one machine; under spark-submit the cluster's own settings win.
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
@@ -89,8 +92,10 @@ def get_spark(master: str | None = None, app_name: str = "dataforge", conf: dict
     settings.update(conf or {})
     for k, v in settings.items():
         builder = builder.config(k, v)
+    if os.environ.get(LOG_ENV):  # asked for (`forge --verbose`): Spark's own stage bars too
+        builder = builder.config("spark.ui.showConsoleProgress", "true")
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel(os.environ.get(LOG_ENV) or "ERROR")
     return spark
 
 

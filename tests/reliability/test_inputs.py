@@ -258,9 +258,9 @@ def test_cli_names_each_quarantined_file_and_strict_exits_2_in_one_line(inputs, 
     p = forge("curate", str(spec), "--input", str(inputs / "jsonl"), "--out", str(tmp_path / "out"),
               "--master", "local[1]")
     assert p.returncode == 0, p.stderr[-3000:]
-    assert "4 input files quarantined" in p.stdout
-    assert "quarantined file truncated.jsonl.gz: truncated_gzip" in p.stdout
-    assert "quarantined file fifo.jsonl: not_a_regular_file" in p.stdout
+    assert "4 input files quarantined" in p.stderr
+    assert "quarantined file truncated.jsonl.gz: truncated_gzip" in p.stderr
+    assert "quarantined file fifo.jsonl: not_a_regular_file" in p.stderr
     p = forge("curate", str(spec), "--input", str(inputs / "jsonl"), "--out", str(tmp_path / "strict"),
               "--master", "local[1]", "--strict")
     assert p.returncode == 2
