@@ -61,7 +61,18 @@ class Instruction:
     phrasings: ClassVar[tuple[str, ...]]
 
     def verify(self, kw: dict[str, Any], response: str) -> bool:
+        """DataForge's strict check (`check(..., strict=True)`)."""
         raise NotImplementedError
+
+    def reference(self, kw: dict[str, Any], response: str) -> bool:
+        """The reference IFEval verdict (google-research instruction_following_eval, as lm-evaluation-harness
+        runs it). Instructions whose strict check differs override this and document the difference."""
+        return self.verify(kw, response)
+
+    def judge(self, kw: dict[str, Any], response: str, strict: bool) -> bool:
+        # Strict mode also requires the reference verdict, so whatever it keeps passes the evaluation.
+        reference = bool(self.reference(kw, response))
+        return reference and bool(self.verify(kw, response)) if strict else reference
 
     def sample(self, ctx: SampleContext) -> dict[str, Any]:
         return {}
