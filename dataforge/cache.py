@@ -55,7 +55,8 @@ class CallCache:
     def get(self, model_id: str, key: str) -> Completion | None:
         try:
             raw = json.loads(self._path(model_id, key).read_text("utf-8"))
-            return Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True)
+            return Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True,
+                              reasoning=raw.get("reasoning"))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing, or unreadable (treated as missing and rewritten)
 

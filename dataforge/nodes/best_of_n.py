@@ -14,10 +14,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from dataforge.core.errors import ForgeError
+from dataforge.core.hashing import stable_hash
 from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, WalkStep, carry
 from dataforge.nodes.llm import LLMNode, _one_line
 from dataforge.nodes.parsing import ParseError
-from dataforge.structs import Struct
+from dataforge.structs import Struct, is_assignable
 from dataforge.verify.base import Verdict, Verifier
 from dataforge.verify.select import PAIR_POLICIES, POLICIES, Candidate, select
 
@@ -34,8 +35,14 @@ class BestOfN(Node):
             candidate is one of its calls, so `emit_calls` writes each as an SFT example),
             `best_worst` or `pass_fail` (a preference pair).
         output: for pair policies, the output struct: the input's fields plus `chosen` and `rejected`
-            strings (see `chosen_field`, `rejected_field`); other policies output `node`'s output.
+            (see `chosen_field`, `rejected_field`), and `prompt` when it has one the input lacks (e.g. a
+            `Preference` sink): the prompt as a string when it is one user message, else the conversation,
+            with `chosen`/`rejected` then assistant turns (keeping their `reasoning_content`).
+            Other policies output `node`'s output.
         margin: pairs whose score gap is at most this are dropped (`no_preference`).
+        per_input: candidate seeds follow the input's content instead of the walk, so several walks
+            reaching the same input share one set of candidates (drawn once, then served by the cache),
+            e.g. to emit two samples from one rejection-sampled answer.
     Example:
         solve = LLMNode("solve", Problem, Solved, prompt="...", sampling=Sampling(max_tokens=256))
         BestOfN("solve4", solve, n=4, verifier=MathVerifier(answer="solution", reference="answer"),
@@ -47,7 +54,7 @@ class BestOfN(Node):
 
     def __init__(self, name: str, node: LLMNode, *, n: int, verifier: Verifier, policy: str = "best",
                  output: type[Struct] | None = None, chosen_field: str = "chosen",
-                 rejected_field: str = "rejected", margin: float = 0.0):
+                 rejected_field: str = "rejected", margin: float = 0.0, per_input: bool = False):
         if not isinstance(node, LLMNode):
             raise ForgeError(f"node {name}: best-of-n draws from an LLMNode, got {type(node).__name__}")
         if policy not in POLICIES:
@@ -63,25 +70,30 @@ class BestOfN(Node):
                          guarantees=node.guarantees if out is node.output else ())
         if pairs:
             for f in (chosen_field, rejected_field):
-                if out.model_fields.get(f) is None or out.model_fields[f].annotation is not str:
+                if out.model_fields.get(f) is None or not is_assignable(str, out.model_fields[f].annotation):
                     raise ForgeError(f"node {name}: {out.__name__} needs a str field '{f}' for the pair")
         verifier.check_struct(node.output, f"node {name}")
         self.node, self.n, self.verifier, self.policy, self.margin = node, n, verifier, policy, float(margin)
-        self.chosen_field, self.rejected_field = chosen_field, rejected_field
+        self.chosen_field, self.rejected_field, self.per_input = chosen_field, rejected_field, per_input
+
+    def key(self, item: Item) -> str:
+        if not self.per_input:
+            return item.key
+        return stable_hash([item.walk.seed_id if item.walk else "", item.value.model_dump(mode="json")], 32)
 
     def _draw(self, items: list[Item], ctx: Context, todo: list[tuple[int, int]],
               cands: list[list[Candidate]], outs: list[dict[int, Struct]], calls: list[dict[int, Any]]) -> None:
         """Draw candidate j of input i for every (i, j) in `todo` as one batched call, then parse and verify."""
         base = self.node.params(ctx)
-        params = [base.with_seed(ctx.call_seed(items[i].key, self.name, f"c{j}")) for i, j in todo]
+        params = [base.with_seed(ctx.call_seed(self.key(items[i]), self.name, f"c{j}")) for i, j in todo]
         prompts = [self.node.render(items[i].value) for i, _ in todo]
-        replies = ctx.generate(self.name, prompts, params)
+        replies = self.node.call(ctx, prompts, params, name=self.name)
         parsed: list[tuple[int, int, Struct]] = []
         for (i, j), p, prompt, c in zip(todo, params, prompts, replies, strict=True):
             info = {"seed": p.seed, "finish_reason": c.finish_reason}
-            calls[i][j] = {"prompt": prompt, "reply": c.text}
+            calls[i][j] = {"prompt": prompt, "reply": c.text, **({"reasoning": c.reasoning} if c.reasoning else {})}
             try:
-                out = self.node.parse(c.text, items[i].value, c.finish_reason)
+                out = self.node.parse(c.text, items[i].value, c.finish_reason, c.reasoning)
                 broken = self.node.broken(out)
                 if broken:
                     raise ParseError(f"reply breaks guarantee {broken[0]}")
@@ -92,7 +104,7 @@ class BestOfN(Node):
             outs[i][j] = out
             parsed.append((i, j, out))
             cands[i].append(Candidate(j, c.text, Verdict(0.0, False, ""), info=info))
-        keys = [f"{items[i].key}/c{j}" for i, j, _ in parsed]
+        keys = [f"{self.key(items[i])}/c{j}" for i, j, _ in parsed]
         verdicts = self.verifier.verify_batch(keys, [o for _, _, o in parsed], ctx, node=self.name)
         for (i, j, _), v in zip(parsed, verdicts, strict=True):
             next(c for c in cands[i] if c.index == j).verdict = v
@@ -117,7 +129,7 @@ class BestOfN(Node):
     def _outcome(self, item: Item, cands: list[Candidate], outs: dict[int, Struct], calls: dict[int, Any],
                  ctx: Context) -> Outcome:
         sel = select(self.policy, cands, self.margin)
-        info = {"template_hash": self.node.template_hash, "model": ctx.model_id,
+        info = {"template_hash": self.node.template_hash, "model": self.node.model_of(ctx),
                 "sampling": self.node.sampling.lineage(),
                 "best_of_n": {"n": self.n, "drawn": len(cands), "policy": self.policy, "margin": self.margin,
                               "verifier": self.verifier.describe(), "selected": sel.kept,
@@ -125,15 +137,32 @@ class BestOfN(Node):
         if sel.drop is not None:
             return Drop(sel.drop, sel.detail, info)
         if self.policy in PAIR_POLICIES:
-            chosen, rejected = (next(c for c in cands if c.index == k) for k in sel.kept)
-            out = carry(item.value, self.output, **{self.chosen_field: chosen.text.strip(),
-                                                    self.rejected_field: rejected.text.strip()})
-            return WalkStep(out, info, [calls[chosen.index]])  # the rejected answer is no SFT example
+            chosen, rejected = (calls[k] for k in sel.kept)
+            out = carry(item.value, self.output, **self._pair(chosen, rejected))
+            return WalkStep(out, info, [chosen])  # the rejected answer is no SFT example
         best = sel.kept[0] if self.policy != "all" else max(
             sel.kept, key=lambda k: (next(c for c in cands if c.index == k).verdict.score, -k))
         return WalkStep(outs[best], info, [calls[k] for k in sel.kept])
 
+    def _pair(self, chosen: dict[str, Any], rejected: dict[str, Any]) -> dict[str, Any]:
+        """The pair's fields: answers as strings, or as assistant turns when the prompt is a conversation."""
+        prompt = chosen["prompt"]
+        single = isinstance(prompt, str) or (len(prompt) == 1 and prompt[0]["role"] == "user")
+        fills_prompt = "prompt" in self.output.model_fields and "prompt" not in self.input.model_fields
+        conversational = fills_prompt and not single
+
+        def turn(call: dict[str, Any]) -> Any:
+            if not conversational:
+                return call["reply"].strip()
+            msg = {"role": "assistant", "content": call["reply"].strip()}
+            return [{**msg, "reasoning_content": call["reasoning"]} if call.get("reasoning") else msg]
+
+        new = {self.chosen_field: turn(chosen), self.rejected_field: turn(rejected)}
+        if fills_prompt:
+            new["prompt"] = (prompt if isinstance(prompt, str) else prompt[0]["content"]) if single else prompt
+        return new
+
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "node": self.node.describe(), "n": self.n, "policy": self.policy,
-                "margin": self.margin, "verifier": self.verifier.describe(),
+                "margin": self.margin, "per_input": self.per_input, "verifier": self.verifier.describe(),
                 "chosen_field": self.chosen_field, "rejected_field": self.rejected_field}

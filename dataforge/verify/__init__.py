@@ -5,14 +5,23 @@
     MathVerifier(answer="solution", reference="answer").verify(struct)
 
 Kinds: `math` (math-verify equivalence), `exact`, `regex`, `ifeval` (a set of IFEval constraints),
-`judge` (the LLM judge's score), `function` (a user function).
+`judge` (the LLM judge's score), `function` (a user function). Selection policies over scored
+candidates live in `dataforge.verify.select`.
 """
 
-from dataforge.verify.base import Verdict, Verifier
-from dataforge.verify.custom import FunctionVerifier, JudgeVerifier
-from dataforge.verify.ifeval import IFEvalVerifier
-from dataforge.verify.match import ExactMatch, RegexMatch, normalize
-from dataforge.verify.math import MathVerifier, math_equal
+from dataforge.core.lazy import lazy_exports
 
-__all__ = ["ExactMatch", "FunctionVerifier", "IFEvalVerifier", "JudgeVerifier", "MathVerifier", "RegexMatch",
-           "Verdict", "Verifier", "math_equal", "normalize"]
+# Lazy: the best-of-n node imports `dataforge.verify.base` while the graph module is still loading,
+# and the IFEval verifier imports the IFThink package, which imports the graph module.
+_EXPORTS = {
+    "dataforge.verify.base": ["Verdict", "Verifier"],
+    "dataforge.verify.custom": ["FunctionVerifier", "JudgeVerifier"],
+    "dataforge.verify.ifeval": ["IFEvalVerifier"],
+    "dataforge.verify.match": ["ExactMatch", "RegexMatch", "normalize"],
+    "dataforge.verify.math": ["MathVerifier", "math_equal"],
+    "dataforge.verify.select": ["POLICIES", "Candidate", "Selection", "select"],
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+
+__all__ = ["POLICIES", "Candidate", "ExactMatch", "FunctionVerifier", "IFEvalVerifier", "JudgeVerifier",
+           "MathVerifier", "RegexMatch", "Selection", "Verdict", "Verifier", "math_equal", "normalize", "select"]

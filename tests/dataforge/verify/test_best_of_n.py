@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dataforge import BestOfN, CachedBackend, CallCache, Graph, LLMNode, Sampling, Struct, generate
+from dataforge import BestOfN, CachedBackend, CallCache, Graph, LLMNode, Sampling, generate
 from dataforge.core.errors import ForgeError
 from dataforge.recipes import MathProblem, math_problems
 from dataforge.verify import FunctionVerifier, MathVerifier
