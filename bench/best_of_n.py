@@ -52,6 +52,7 @@ def yield_rows(problems: list[MathProblem], ns: list[int], max_tokens: int) -> l
 
 
 def rate(fn, items: list, seconds: float) -> float:
+    fn(*items[0])  # warm up: the first call imports sympy and math-verify's LaTeX grammar
     done, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         for it in items:
