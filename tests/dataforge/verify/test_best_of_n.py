@@ -104,3 +104,13 @@ def test_bad_configurations_fail_in_one_line():
         BestOfN("p", solve(), n=2, verifier=MathVerifier(answer="reply", reference="answer"))
     with pytest.raises(ForgeError, match="unknown policy"):
         BestOfN("p", solve(), n=2, verifier=MATH, policy="median")
+
+
+def test_per_input_candidates_are_shared_by_walks_reaching_the_same_input(embedded_llm):
+    llm = CachedBackend(embedded_llm, None)
+    anything = FunctionVerifier(name="any", fn=lambda s: True)
+    node = BestOfN("solve2", solve(), n=2, verifier=anything, policy="best", per_input=True)
+    result = generate(Graph("bon", MathProblem, [node]), PROBLEMS[:1], walks=2, backend=llm, use_cache=False)
+    seeds = [[c["seed"] for c in stopped_info(r)["candidates"]] for r in result.records]
+    assert len(result.records) == 2 and seeds[0] == seeds[1]
+    assert steps(result.records[0])[-1]["output"] == steps(result.records[1])[-1]["output"]
