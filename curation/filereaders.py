@@ -136,7 +136,7 @@ def compressed_rows(f: int, uri: str, codec: str, source: str, text_field: str, 
 def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], text_field: str, max_bytes: int):
     """The mapInArrow function over `spark.range(len(tasks))`: task i reads `tasks[i]` = (file, uri, codec).
 
-    `codec` is "parquet", "gzip", "bz2" or "zstd".
+    `codec` is "parquet", "warc" (see warc.py), "gzip", "bz2" or "zstd".
     """
 
     def read(batches):
@@ -152,6 +152,10 @@ def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], tex
                     from curation.parquet_rows import parquet_rows
 
                     rows = parquet_rows(f, uri, relpaths[f], text_field, max_bytes)
+                elif codec == "warc":
+                    from curation.warc import warc_rows
+
+                    rows = warc_rows(f, uri, relpaths[f], max_bytes)
                 else:
                     rows = compressed_rows(f, uri, codec, relpaths[f], text_field, max_bytes)
                 out = []

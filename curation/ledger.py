@@ -3,7 +3,8 @@
 `DIR/ledger/` has one row per input record (`input` = file:line, `id`, `source`, `step`, `decision`
 kept/dropped/quarantined, `reason`, `cluster_id` for dedup drops), so kept + dropped + quarantined
 = input, always. Dropped records are kept whole under `DIR/dropped/` (any decision can be reversed);
-malformed input is kept byte for byte under `DIR/quarantine/`.
+malformed input is kept byte for byte under `DIR/quarantine/`. A WARC record that is no document
+(a request, an image response) is dropped at `read` with its reason and has a ledger row only.
 
 A file that could not be read to its end adds one more row: `input` = the file (no line), `step`
 read, `decision` quarantined, the file's `reason`, and `records_kept`, the records read from it
@@ -105,10 +106,14 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
     no_count = F.lit(None).cast("long").alias("records_kept")
 
     read_q = _with_input(numbered.filter("status = 'quarantined'"), files)
+    # WARC records that are no documents (requests, images, ...): ledger rows only, the WARC keeps them
+    read_d = _with_input(numbered.filter("status = 'dropped'"), files)
     staged = [_with_input(s.filter("decision != 'kept'"), files) for s in stage_outs]
     kept = _with_input(live, files)
     ledger_parts = [
         read_q.select("input", "id", "source", F.lit("read").alias("step"), F.lit("quarantined").alias("decision"),
+                      "reason", null.alias("cluster_id"), no_count, "kind"),
+        read_d.select("input", "id", "source", F.lit("read").alias("step"), F.lit("dropped").alias("decision"),
                       "reason", null.alias("cluster_id"), no_count, "kind"),
         kept.select("input", "id", "source", null.alias("step"), F.lit("kept").alias("decision"),
                     null.alias("reason"), null.alias("cluster_id"), no_count, "kind"),

@@ -5,7 +5,8 @@ drops broken ones in silence and lists FIFOs and sockets as empty regular files 
 blocks forever). Here a symlink to a file is read; a broken symlink is a file fault `broken_symlink`,
 a FIFO, socket or device `not_a_regular_file`, a file the process may not read `unreadable`.
 Other inputs (HDFS, S3, ...) are listed through Hadoop's FileSystem. The accepted formats and the
-hidden-entry rule are the record contract's (`dataforge/core/records/files.py`). Hidden entries (`.x`, `_x`:
+hidden-entry rule are the record contract's (`dataforge/core/records/files.py`), plus WARC files
+(`.warc`, `.warc.gz`, `.wet`, `.wet.gz`), which only curation reads. Hidden entries (`.x`, `_x`:
 `_SUCCESS`, `.crc`) are skipped by design and counted, as are files of another format.
 """
 
@@ -19,7 +20,8 @@ from urllib.parse import unquote
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import MANIFEST, Manifest
-from dataforge.core.records.files import COMPRESSION, JSONL_EXT, PARQUET_EXT, compression_of, format_of
+from dataforge.core.records.files import COMPRESSION, JSONL_EXT, PARQUET_EXT, compression_of
+from dataforge.core.records.files import format_of as record_format
 from dataforge.core.records.files import hidden as _hidden
 
 __all__ = ["COMPRESSION", "JSONL_EXT", "PARQUET_EXT", "FileFault", "InputSet", "compression_of", "file_key",
@@ -63,6 +65,13 @@ class InputSet:
         if not several:
             return self.relpath(uri)
         return self.path if self.is_file else f"{self.path.rstrip('/')}/{self.relpath(uri)}"
+
+
+def format_of(name: str) -> str | None:
+    """"jsonl", "parquet", "warc" (WARC, WARC.gz, WET: curation reads crawls too) or None."""
+    from curation.warc import WARC_EXT
+
+    return record_format(name) or ("warc" if name.endswith(WARC_EXT) else None)
 
 
 def file_key(uri: str) -> str:
@@ -179,11 +188,11 @@ def resolve_input(spark, path: str, fmt: str | None = None) -> InputSet:
     kinds = {format_of(u) for u, _ in found} - {None}
     if fmt is None:
         if len(kinds) > 1:
-            raise ForgeError(f"--input {path}: holds both JSONL and Parquet files; pass one kind (or --format)")
+            raise ForgeError(f"--input {path}: holds {' and '.join(sorted(kinds))} files; pass one kind (or --format)")
         if not kinds:
             what = f" ({faults[0].uri.rsplit('/', 1)[-1]}: {faults[0].reason})" if faults else ""
-            raise ForgeError(f"--input {path}: no readable .jsonl/.json/.ndjson(.gz/.bz2/.zst) or .parquet "
-                             f"files found{what}")
+            raise ForgeError(f"--input {path}: no readable .jsonl/.json/.ndjson(.gz/.bz2/.zst), .parquet "
+                             f"or .warc/.wet(.gz) files found{what}")
         fmt = kinds.pop()
     files = sorted(f for f in found if format_of(f[0]) == fmt or (len(found) == 1 and fmt))
     if not files:

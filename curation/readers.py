@@ -41,8 +41,8 @@ PARSED_DDL = (
 
 
 def _codec(uri: str, fmt: str) -> str | None:
-    """How a file is read: None = Spark's text reader, else "parquet" or the compression codec."""
-    return "parquet" if fmt == "parquet" else compression_of(uri)
+    """How a file is read: None = Spark's text reader, else "parquet", "warc" or the compression codec."""
+    return fmt if fmt in ("parquet", "warc") else compression_of(uri)
 
 
 def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field: str, max_bytes: int):

@@ -29,30 +29,13 @@ def print_funnel(funnel: list[dict[str, Any]], console=None) -> None:
 
 
 def save_funnel_png(funnel: list[dict[str, Any]], path: str | Path) -> Path:
-    """A horizontal bar chart: records remaining after each step, with the drops stacked beside them."""
-    import matplotlib
+    """Records left after each step, and every drop and quarantine reason of each step stacked beside."""
+    from dataforge.core.figures import funnel_chart
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    names = [r["step"] for r in funnel]
-    kept = [r["out"] for r in funnel]
-    dropped = [r["dropped"] for r in funnel]
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(funnel) + 1.4), dpi=110)
-    y = list(range(len(funnel)))[::-1]
-    ax.barh(y, kept, color="#3b7dd8", label="kept")
-    ax.barh(y, dropped, left=kept, color="#e07b39", label="dropped / quarantined")
-    for yi, r in zip(y, funnel, strict=True):
-        top = next(iter(r["reasons"]), "")
-        note = f"  -{r['dropped']:,}" + (f" ({top})" if top else "") if r["dropped"] else ""
-        ax.text(r["in"], yi, note, va="center", fontsize=8)
-    ax.set_yticks(y, names)
-    ax.set_xlabel("records")
-    ax.set_xlim(0, max([r["in"] for r in funnel] + [1]) * 1.45)
-    ax.set_title("Curation funnel")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    rows = []
+    for r in funnel:
+        dropped = {k: v for k, v in r["reasons"].items() if not k.startswith("quarantined:")}
+        quarantined = {k.split(":", 1)[1]: v for k, v in r["reasons"].items() if k.startswith("quarantined:")}
+        rows.append({"name": r["step"], "in": r["in"], "kept": r["out"], "dropped": dropped,
+                     "quarantined": quarantined})
+    return funnel_chart(rows, path, "Curation funnel")

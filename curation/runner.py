@@ -167,9 +167,9 @@ def run_pipeline(pipeline: Pipeline, inputs: list[str], out: str | Path, spark=N
 
     Args:
         pipeline: the steps and options (see `curation.Pipeline`).
-        inputs: JSONL/Parquet files or directories, engine dataset dirs, or any Spark-readable URI.
+        inputs: JSONL/Parquet/WARC files or directories, engine dataset dirs, or any Spark-readable URI.
         out: the output dataset directory (a local or shared-mount path).
-        fmt: force "jsonl" or "parquet" instead of detecting from file names.
+        fmt: force "jsonl", "parquet" or "warc" instead of detecting from file names.
         overwrite: replace a curated dataset already in `out` that has another id.
         strict: fail on the first input file that cannot be read to its end (default: `pipeline.strict`)
             instead of quarantining it and going on; nothing is written then.

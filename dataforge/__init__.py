@@ -20,7 +20,7 @@ _EXPORTS = {
     "dataforge.nodes": ["BestOfN", "Drop", "FilterNode", "FunctionNode", "GraphNode", "Item", "JudgeNode", "LLMNode", "Node", "NodeLLM", "Quarantined", "WalkContext", "WalkStep", "carry"],
     "dataforge.run": ["generate"],
     "dataforge.spec": ["GenerateSpec", "load_generate_spec", "resolve_seeds"],
-    "dataforge.structs": ["Chat", "Document", "Message", "Struct"],
+    "dataforge.structs": ["Chat", "Document", "Message", "Preference", "PromptCompletion", "Struct"],
     "dataforge.summary": ["RunStats"],
     "dataforge.taxonomy": ["Taxonomy", "Topic"],
     "dataforge.walk": ["WalkPlan", "plan_walks"],
@@ -31,7 +31,7 @@ __getattr__ = lazy_exports(__name__, _EXPORTS)
 __all__ = [
     "SOURCE", "Backend", "BestOfN", "BackendSpec", "CachedBackend", "CallCache", "Chat", "Completion", "Document", "Drop",
     "Engine", "FilterNode", "FunctionNode", "GenerateSpec", "Graph", "GraphNode", "Item", "JudgeNode", "LLMNode",
-    "Message", "Node", "NodeLLM", "Predicate", "Quarantined", "RunResult", "RunStats", "Sampling", "Struct",
+    "Message", "Node", "NodeLLM", "Predicate", "Preference", "PromptCompletion", "Quarantined", "RunResult", "RunStats", "Sampling", "Struct",
     "Taxonomy", "Topic", "WalkContext", "WalkPlan", "WalkStep", "__version__", "at_least", "at_most",
     "backend_for", "carry",
     "generate", "load_generate_spec", "matches", "max_words", "min_words", "nonempty", "one_of", "plan_walks",

@@ -1,9 +1,11 @@
 """The LLM call cache: every call is stored by content, so reruns and resumed runs skip finished calls.
 
-A call's key is a hash of (model id, sampling parameters including the seed, prompt). Each finished
-call is one small JSON file `ROOT/<model>/<k[:2]>/<k>.json`, written atomically (temp file + rename),
-so executors on many machines can share one directory (a shared mount) without locks: two writers
-of the same key write the same content, and a reader never sees half a file.
+A call's key is a hash of (model id, sampling parameters including the seed, prompt). Finished calls
+live in a segment store per model, `ROOT/<model>/` (dataforge.core.segments): each writer (a Spark
+task, a driver) appends to its own segment per key shard, flushing every call, so executors on many
+machines share one directory (a shared mount) without locks, a killed run keeps every call it
+finished, and the files grow with writers, not with calls. `forge generate` compacts the store at the
+end of a run into one sorted file per shard. Two writers of one key store the same completion.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from dataforge.backends.base import Backend, Completion, Prompt, Sampling, as_params, prompt_text
-from dataforge.core.commit import atomic_write_text
 from dataforge.core.hashing import stable_hash
 from dataforge.core.models import cache_dir
 from dataforge.core.secrets import redact_text
+from dataforge.core.segments import SegmentStore
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 1  # of the key; the storage is the segment store's
 
 
 def default_cache_root() -> Path:
@@ -45,27 +47,61 @@ class CallCache:
         cache = CallCache("/shared/forge-cache"); llm = CachedBackend(TransformersBackend(), cache)
     """
 
-    def __init__(self, root: str | Path | None = None):
+    def __init__(self, root: str | Path | None = None, writer: str | None = None):
         self.root = Path(root).expanduser().absolute() if root else default_cache_root().absolute()
+        self.writer = writer
+        self._stores: dict[str, SegmentStore] = {}
 
-    def _path(self, model_id: str, key: str) -> Path:
+    def _store(self, model_id: str) -> SegmentStore:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "_", redact_text(model_id))[:80]
-        return self.root / slug / key[:2] / f"{key}.json"
+        if slug not in self._stores:
+            self._stores[slug] = SegmentStore(self.root / slug, writer=self.writer)
+        return self._stores[slug]
+
+    def get_many(self, model_id: str, keys: Sequence[str]) -> dict[str, Completion]:
+        """The cached completions among `keys` (a missing or unreadable entry is a miss)."""
+        out = {}
+        for key, values in self._store(model_id).get_many(keys).items():
+            try:
+                raw = json.loads(values[0])
+                out[key] = Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True,
+                                      reasoning=raw.get("reasoning"))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
 
     def get(self, model_id: str, key: str) -> Completion | None:
-        try:
-            raw = json.loads(self._path(model_id, key).read_text("utf-8"))
-            return Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True,
-                              reasoning=raw.get("reasoning"))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # missing, or unreadable (treated as missing and rewritten)
+        return self.get_many(model_id, [key]).get(key)
 
     def put(self, model_id: str, key: str, completion: Completion) -> None:
-        atomic_write_text(self._path(model_id, key), json.dumps(completion.to_json(), ensure_ascii=False))
+        self._store(model_id).put(key, json.dumps(completion.to_json(), ensure_ascii=False))
+
+    def close(self) -> None:
+        """Seal this writer's segments (a Spark task calls it when its partition is done)."""
+        for store in self._stores.values():
+            store.close()
+
+    def _all_stores(self) -> list[SegmentStore]:
+        if self.root.is_dir():
+            for d in sorted(p for p in self.root.iterdir() if p.is_dir()):
+                self._stores.setdefault(d.name, SegmentStore(d, writer=self.writer))
+        return list(self._stores.values())
+
+    def compact(self, shard: str | None = None) -> int:
+        """Merge sealed segments into one sorted file per shard (all shards, or `shard`) and model;
+        returns how many segments were merged."""
+        stores = self._all_stores()
+        if shard is None:
+            return sum(store.compact_all() for store in stores)
+        return sum(store.compact(shard) for store in stores)
 
     def count(self) -> int:
         """Stored calls (all models)."""
-        return sum(1 for _ in self.root.glob("*/*/*.json")) if self.root.is_dir() else 0
+        return sum(len({k for k, _ in store.entries()}) for store in self._all_stores())
+
+    def files(self) -> int:
+        """Files the cache holds (all models)."""
+        return sum(len(store.files()) for store in self._all_stores())
 
 
 class CachedBackend(Backend):
@@ -102,9 +138,10 @@ class CachedBackend(Backend):
             return
         model = self.model_id
         keys = [call_key(model, p, s) for p, s in zip(prompts, params, strict=True)]
+        found = self.cache.get_many(model, keys)
         hit_idx, hit_done, miss = [], [], []
         for i, k in enumerate(keys):
-            c = self.cache.get(model, k)
+            c = found.get(k)
             if c is None:
                 miss.append(i)
             else:

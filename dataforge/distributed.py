@@ -1,10 +1,10 @@
-"""Walks across Spark executors: planned on the driver, run per partition, one backend per executor.
+"""Walks across Spark executors: planned and run per partition, one backend per executor.
 
-The driver plans every walk (cheap, no LLM) and ships each plan with its seed document. Executors
-run the engine over their partition with the process-wide backend (`backend_for`: a Python worker
-builds it once and reuses it for every later partition), writing each finished call to the shared
-call cache. Records, dropped and quarantined walks come back as JSON rows; statistics are merged on
-the driver.
+Executors read the seeds and plan the walks (`dataforge.seedplan`); each plan travels with its seed
+document. Executors run the engine over their partition with the process-wide backend (`backend_for`:
+a Python worker builds it once and reuses it for every later partition), appending each finished call
+to the shared call cache (its own segments, sealed when the partition ends). Records, dropped and
+quarantined walks stay in a persisted RDD for the writers; only statistics reach the driver.
 """
 
 from __future__ import annotations
@@ -21,19 +21,13 @@ from dataforge.backends.registry import BackendSpec, backend_for, backend_loads
 from dataforge.cache import CallCache
 from dataforge.core.errors import ForgeError
 from dataforge.core.spark_errors import spark_errors
-from dataforge.engine import Engine, seed_id_of
+from dataforge.engine import Engine
 from dataforge.graph import Graph
-from dataforge.structs import Struct
+from dataforge.seedplan import PlannedWalks
 from dataforge.summary import RunStats
 from dataforge.walk import WalkPlan
 
 KINDS = ("record", "dropped", "quarantined", "call")
-
-
-def plan_rows(plans: list[WalkPlan], seeds: list[Struct]) -> list[str]:
-    by_id = {seed_id_of(s): s.model_dump_json() for s in seeds}
-    return [json.dumps({"id": p.id, "key": p.key, "seed_id": p.seed_id, "index": p.index, "path": list(p.path),
-                        "seed": by_id[p.seed_id]}) for p in plans]
 
 
 def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_root: str | None,
@@ -48,13 +42,16 @@ def partition_runner(graph: Graph, backend_spec: BackendSpec, seed: int, cache_r
             backend = backend_for(backend_spec)
             seeds = {r["seed_id"]: graph.source.model_validate_json(r["seed"]) for r in raw}
             plans = [WalkPlan(r["id"], r["key"], r["seed_id"], r["index"], tuple(r["path"])) for r in raw]
-            engine = Engine(graph, backend, seed=seed, cache=CallCache(cache_root) if cache_root else None,
-                            emit_calls=emit_calls, round_size=round_size)
+            cache = CallCache(cache_root) if cache_root else None
+            engine = Engine(graph, backend, seed=seed, cache=cache, emit_calls=emit_calls, round_size=round_size)
             try:
                 result = engine.run(list(seeds.values()), plans)
             except ForgeError as e:  # name the walks: the driver prints this one line
                 where = f"walks {plans[0].id}..{plans[-1].id} ({len(plans)} in partition {index})"
                 raise ForgeError(f"{where}: {e}") from e
+            finally:
+                if cache is not None:
+                    cache.close()
             stats = result.stats
             built = backend_loads() - loads
             stats.totals["backend_loads"] += built
@@ -105,18 +102,19 @@ def spark_progress(spark, total_walks: int, enabled: bool):
             bar.update(task, completed=got, total=got)
 
 
-def run_partitions(spark, graph: Graph, plans: list[WalkPlan], seeds: list[Struct], *,
-                   backend_spec: BackendSpec, seed: int, cache_root: str | None, emit_calls: bool,
-                   partitions: int, round_size: int = 512, progress: bool = False) -> tuple[Any, RunStats]:
-    """Run the walks on Spark; returns the persisted (kind, json) RDD and the merged statistics."""
+def run_partitions(spark, graph: Graph, planned: PlannedWalks, *, backend_spec: BackendSpec, seed: int,
+                   cache_root: str | None, emit_calls: bool, partitions: int, round_size: int = 512,
+                   progress: bool = False) -> tuple[Any, RunStats]:
+    """Run the planned walks on Spark; returns the persisted (kind, json) RDD (with the quarantined
+    seeds as kind `bad_seed`) and the merged statistics."""
     from pyspark import StorageLevel
 
-    rows = plan_rows(plans, seeds)
-    n = max(1, min(partitions, len(rows)))
+    n = max(1, min(partitions, planned.walks))
     fn = partition_runner(graph, backend_spec, seed, cache_root, emit_calls, round_size)
-    out = spark.sparkContext.parallelize(rows, n).mapPartitionsWithIndex(fn)
+    out = planned.plans.repartition(n).mapPartitionsWithIndex(fn)
+    out = out.union(planned.bad_seeds.map(lambda r: ("bad_seed", r)))
     out.persist(StorageLevel.MEMORY_AND_DISK)
-    with spark_errors(), spark_progress(spark, len(rows), progress):
+    with spark_errors(), spark_progress(spark, planned.walks, progress):
         stats_rows = out.filter(lambda kv: kv[0] == "stats").map(lambda kv: kv[1]).collect()
     stats = RunStats()
     for s in stats_rows:

@@ -18,7 +18,7 @@ from dataforge.backends.base import Backend, Completion, Prompt, Sampling
 from dataforge.backends.registry import BackendSpec
 from dataforge.cache import CachedBackend, CallCache
 from dataforge.contracts import convert
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, one_line
 from dataforge.core.hashing import stable_hash
 from dataforge.graph import Graph
 from dataforge.nodes.base import Drop, Item, Quarantined, WalkContext, WalkStep
@@ -107,7 +107,7 @@ def advance(graph: Graph, states: list[WalkState], ctx: EngineContext,
             try:
                 value = convert(s.value, node.input)
             except ValidationError as e:
-                _quarantine(s, st, ctx.prefix + name, "bad_input", str(e).splitlines()[0])
+                _quarantine(s, st, ctx.prefix + name, "bad_input", one_line(e))
                 continue
             broken = [p.name for p in node.requires if not p(value)]
             if broken:

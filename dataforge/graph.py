@@ -18,6 +18,7 @@ from dataforge.conditions import Predicate
 from dataforge.contracts import unmet
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
+from dataforge.core.records import KINDS
 from dataforge.nodes.base import Node
 from dataforge.structs import Struct, struct_schema
 
@@ -70,8 +71,11 @@ class Graph:
         self._check_depth()
         kinds = {self.nodes[s].output.kind_of_record() for s in self.sinks}
         if len(kinds) > 1:
-            raise ForgeError(f"graph {name}: sinks {self.sinks} make both text and chat records; "
+            raise ForgeError(f"graph {name}: sinks {self.sinks} make {' and '.join(sorted(kinds))} records; "
                              "make every sink's struct the same record kind")
+        if not kinds <= set(KINDS):
+            raise ForgeError(f"graph {name}: a sink's record_kind is {sorted(kinds - set(KINDS))[0]!r}; "
+                             f"use one of {', '.join(KINDS)}")
         self.record_kind = kinds.pop()
         from dataforge.walk import check_quotas
 

@@ -1,11 +1,14 @@
 """`forge generate`: load the spec, plan walks, run them on Spark, commit the dataset atomically.
 
 Layout of the output directory:
-    data/part-NNNNN.parquet        records (text or chat, by the sinks' struct), lineage in `metadata`
+    data/part-NNNNN.parquet        records of the sinks' kind (dataforge.core.records), lineage in `metadata`;
+                                   data/<layout>/ when they come in several layouts (e.g. preference
+                                   pairs as strings and as conversations)
     dropped/part-NNNNN.parquet     walks a filter or judge stopped: id, node, reason, detail, metadata
     quarantine/part-NNNNN.parquet  walks that failed (unparseable replies, broken contracts, errors)
     calls/part-NNNNN.parquet       with --emit-calls: every LLM call of a kept walk as a chat record
     manifest.json                  kind `generated`; counts and the per-node summary under `extra`
+    funnel.png                     per node: walks in, passed on, dropped and quarantined by reason
 """
 
 from __future__ import annotations
@@ -24,15 +27,14 @@ from dataforge.core.hashing import stable_hash
 from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import claim_output
-from dataforge.core.records import CHAT_DDL, CHAT_SCHEMA, TEXT_DDL, TEXT_SCHEMA
-from dataforge.engine import seed_id_of
+from dataforge.core.records import ddl, row_layout, schema_of
 from dataforge.lineage import STOPPED_DDL
+from dataforge.seedplan import plan_seeds, seed_files
 from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
 from dataforge.summary import RunStats
-from dataforge.walk import plan_walks
 
-COLUMNS = {"text": TEXT_SCHEMA.names, "chat": CHAT_SCHEMA.names,  # the record contract's columns
-           "stopped": ["id", "node", "reason", "detail", "metadata"]}
+STOPPED_COLUMNS = ["id", "node", "reason", "detail", "metadata"]
+FUNNEL_PNG = "funnel.png"
 WALKS_PER_FILE = 200_000
 WALKS_PER_TASK = 20_000  # beyond this, more partitions than task slots (smaller retries on failure)
 
@@ -67,10 +69,21 @@ class GenerateOptions:
     overwrite: bool = False  # replace an existing generated output of another id
 
 
-def _frame(spark, rdd, kind: str, layout: str, ddl: str):
-    cols = COLUMNS[layout]
-    rows = rdd.filter(lambda kv, k=kind: kv[0] == k).map(lambda kv: tuple(json.loads(kv[1]).get(c) for c in cols))
-    return spark.createDataFrame(rows, ddl)
+def _frame(spark, rdd, kinds: str | tuple[str, ...], layout: str | None = None):
+    """The rows of some kinds (record, dropped, quarantined, bad_seed, call); records of one layout."""
+    cols = STOPPED_COLUMNS if layout is None else schema_of(layout).names
+    kinds = (kinds,) if isinstance(kinds, str) else kinds
+    rows = rdd.filter(lambda kv, k=kinds: kv[0] in k).map(lambda kv: json.loads(kv[1]))
+    if layout is not None:
+        rows = rows.filter(lambda r, lay=layout: row_layout(r) == lay)
+    return spark.createDataFrame(rows.map(lambda r: tuple(r.get(c) for c in cols)),
+                                 STOPPED_DDL if layout is None else ddl(schema_of(layout)))
+
+
+def _layouts(rdd, kind: str) -> list[str]:
+    """The record layouts present (none when the run kept nothing: the graph's kind then names the one)."""
+    return sorted(rdd.filter(lambda kv: kv[0] == "record").map(lambda kv: row_layout(json.loads(kv[1])))
+                  .distinct().collect()) or [kind]
 
 
 def _content_digest(rdd, kinds: list[str]) -> dict[str, list]:
@@ -115,51 +128,84 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
     spec = spec_path if isinstance(spec_path, GenerateSpec) else load_generate_spec(spec_path)
     graph = spec.graph
     backend_spec = opts.backend or spec.backend or BackendSpec()
-    seeds = resolve_seeds(spec.seeds, graph, base=spec.path.parent, backend_spec=backend_spec)
-    walks = opts.walks or spec.walks or len(seeds)
-    plans = plan_walks(graph, [seed_id_of(s) for s in seeds], walks, opts.seed)  # rejects bad seeds early
+    base = spec.path.parent
+    if isinstance(spec.seeds, (str, Path)):  # a dataset: executors read it; the driver lists its files
+        root = seed_paths(spec.seeds, base)[0]
+        seeds: Any = spec.seeds
+        described = {"files": [[Path(f).name, Path(f).stat().st_size] for f in seed_files(root)]} \
+            if root.exists() else {"path": str(spec.seeds)}
+    else:  # a list or a taxonomy: small, made here
+        seeds = resolve_seeds(spec.seeds, graph, base=base, backend_spec=backend_spec)
+        described = {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}
+    walks = opts.walks or spec.walks  # None: one walk per seed
     model_id = backend_spec.build().model_id  # cheap: backends load their model on first use
     cache_root = str(CallCache(opts.cache).root) if opts.use_cache else None
     config = {"graph": graph.describe(), "walks": walks, "seed": opts.seed, "model": model_id,
-              "backend": backend_spec.kind, "emit_calls": opts.emit_calls,
-              "seeds": {"count": len(seeds), "digest": stable_hash([s.model_dump(mode="json") for s in seeds])}}
+              "backend": backend_spec.kind, "emit_calls": opts.emit_calls, "seeds": described}
     # Claimed before Spark starts; the same config over an existing output reruns to the same id (a no-op).
     with claim_output(out, "generated", verb="generate", overwrite=opts.overwrite, config=config,
                       inputs=seed_paths(spec.seeds, spec.path.parent)) as claim:
         spark = get_spark(opts.master, app_name=f"forge-generate-{graph.name}")
-        partitions = opts.partitions or default_partitions(spark.sparkContext, walks)
-        rdd, stats = run_partitions(spark, graph, plans, seeds, backend_spec=backend_spec, seed=opts.seed,
+        planned = plan_seeds(spark, graph, seeds, base=base, walks=walks, seed=opts.seed)
+        partitions = opts.partitions or default_partitions(spark.sparkContext, planned.walks)
+        rdd, stats = run_partitions(spark, graph, planned, backend_spec=backend_spec, seed=opts.seed,
                                     cache_root=cache_root, emit_calls=opts.emit_calls, partitions=partitions,
                                     progress=opts.progress)
-        return _commit(claim, spark, rdd, stats, spec, graph, walks, config), stats
+        manifest = _commit(claim, spark, rdd, stats, spec, graph, planned, config)
+        ledgers = sorted({str(Path(n.ledger).expanduser().absolute()) for n in graph.nodes.values()
+                          if isinstance(getattr(n, "ledger", None), str)})  # rephrase exposure ledgers
+        compact_stores(spark, cache_root, ledgers)
+        return manifest, stats
 
 
-def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, walks: int, config: dict) -> Manifest:
-    num_files = max(1, -(-walks // WALKS_PER_FILE))
+def compact_stores(spark, cache_root: str | None, ledgers: list[str]) -> int:
+    """Compact the call cache and exposure ledgers on executors, a task per key shard; returns the
+    segments merged."""
+    from dataforge.cache import CallCache
+    from dataforge.core.segments import SHARDS, SegmentStore
+
+    def one(shard: str) -> int:
+        merged = CallCache(cache_root).compact(shard=shard) if cache_root else 0
+        return merged + sum(SegmentStore(root).compact(shard) for root in ledgers)
+
+    if cache_root is None and not ledgers:
+        return 0
+    shards = [f"{i:x}" for i in range(SHARDS)]
+    return sum(spark.sparkContext.parallelize(shards, len(shards)).map(one).collect())
+
+
+def _commit(claim, spark, rdd, stats: RunStats, spec: GenerateSpec, graph, planned, config: dict) -> Manifest:
+    num_files = max(1, -(-planned.walks // WALKS_PER_FILE))
     try:
         with claim.atomic_dir() as tmp:
-            layout = graph.record_kind
-            write_parquet(_frame(spark, rdd, "record", layout, CHAT_DDL if layout == "chat" else TEXT_DDL),
-                          tmp / "data", num_files)
-            write_parquet(_frame(spark, rdd, "dropped", "stopped", STOPPED_DDL), tmp / "dropped", num_files)
-            write_parquet(_frame(spark, rdd, "quarantined", "stopped", STOPPED_DDL), tmp / "quarantine", num_files)
+            layouts = _layouts(rdd, graph.record_kind)
+            for layout in layouts:  # one schema per folder, as curation writes them
+                dest = tmp / "data" if len(layouts) == 1 else tmp / "data" / layout
+                write_parquet(_frame(spark, rdd, "record", layout), dest, num_files)
+            write_parquet(_frame(spark, rdd, "dropped"), tmp / "dropped", num_files)
+            write_parquet(_frame(spark, rdd, ("quarantined", "bad_seed")), tmp / "quarantine", num_files)
             if config["emit_calls"]:
-                write_parquet(_frame(spark, rdd, "call", "chat", CHAT_DDL), tmp / "calls", num_files)
+                write_parquet(_frame(spark, rdd, "call", "chat"), tmp / "calls", num_files)
             t = stats.totals
-            counts = {"walks": walks, "records": t["records"], "dropped": t["dropped"],
-                      "quarantined": t["quarantined"], "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
-            if t["walks"] != walks or walks != t["records"] + t["dropped"] + t["quarantined"]:
-                raise ForgeError(f"walk accounting broke: {walks} planned, totals {dict(t)}")
-            extra = {"record_kind": layout, "summary": stats.to_json(), "dropped": stats.reasons("dropped"),
-                     "quarantined": stats.reasons("quarantined"), "backend_instances": t["backend_loads"],
+            content = _content_digest(rdd, ["record", "dropped", "quarantined", "bad_seed", "call"])
+            walks = t["walks"]
+            counts = {"seeds": planned.seeds, "bad_seeds": content["bad_seed"][0], "walks": walks,
+                      "records": t["records"], "dropped": t["dropped"], "quarantined": t["quarantined"],
+                      "llm_calls": t["llm_calls"], "cache_hits": t["cache_hits"]}
+            if walks != t["records"] + t["dropped"] + t["quarantined"]:
+                raise ForgeError(f"walk accounting broke: {planned.walks} walks for {planned.seeds} seeds, "
+                                 f"totals {dict(t)}")
+            extra = {"record_kind": graph.record_kind, "layouts": layouts, "summary": stats.to_json(),
+                     "dropped": stats.reasons("dropped"), "quarantined": stats.reasons("quarantined"),
+                     "backend_instances": t["backend_loads"],
                      "executors": stats.to_json()["executors"],
                      "partitions": t["partitions"]}
             parents = _parents(spec.seeds, spec.path.parent)
-            content = _content_digest(rdd, ["record", "dropped", "quarantined", "call"])
             dataset_id = stable_hash({"kind": "generated", "parents": parents, "config": config, "rows": content})
             manifest = Manifest.build(tmp, "generated", config, parents=parents, counts=counts, extra=extra,
                                       id=dataset_id)
             write_card(tmp, manifest)  # README.md: Hub configs for data, dropped, quarantine, calls
+            stats.save_funnel_png(tmp / FUNNEL_PNG, graph.topological(), f"{graph.name}: walks through each node")
             manifest.write(tmp)
     finally:
         rdd.unpersist()

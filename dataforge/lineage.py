@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dataforge.core.hashing import stable_hash
-from dataforge.core.records import ChatRecord, TextRecord, dump_metadata
+from dataforge.core.records import ChatRecord, dump_metadata, parse_body, record_to_row
 
 if TYPE_CHECKING:
     from dataforge.engine import Engine, RunResult, WalkState
@@ -57,14 +57,16 @@ def finish(engine: Engine, plan: WalkPlan, state: WalkState, out: RunResult) -> 
 def record_row(engine: Engine, plan: WalkPlan, state: WalkState, meta: dict[str, Any]) -> dict[str, Any]:
     value, src = state.value, source_of(engine)
     meta["generator"]["sink"] = plan.path[-1]
-    # A sink struct may add a summary beside the lineage (`record_metadata()`) and, for chat records,
-    # the chat template switch (`enable_thinking`), e.g. IFThink's constraints per turn and mode.
+    # A sink struct may add a summary beside the lineage (`record_metadata()`), e.g. IFThink's
+    # constraints per turn and mode; its fields become the record through the contract (`to_record()`).
     if callable(getattr(value, "record_metadata", None)):
         meta.update(value.record_metadata())
-    if engine.graph.record_kind == "chat":
-        return ChatRecord(value.to_messages(), id=plan.id, source=src, metadata=meta,
-                          enable_thinking=getattr(value, "enable_thinking", None)).to_row()
-    return TextRecord(value.to_text(), id=plan.id, source=src, metadata=meta).to_row()
+    record = {"id": plan.id, "source": src, "metadata": meta, **value.to_record()}
+    kind, _, _ = parse_body(record)
+    if kind != engine.graph.record_kind:  # a to_record() override that left its struct's kind
+        raise ValueError(f"{type(value).__name__}.to_record() made a {kind} record in a graph of "
+                         f"{engine.graph.record_kind} records")
+    return record_to_row(record)[1]
 
 
 def as_messages(prompt: Any) -> list[dict[str, str]]:

@@ -33,5 +33,9 @@ def generate(graph: Graph, seeds: Sequence[Struct], *, walks: int | None = None,
     if use_cache:
         store = cache if isinstance(cache, CallCache) else CallCache(cache)
     plans = plan_walks(graph, [seed_id_of(s) for s in seeds], walks or len(seeds), seed)
-    return Engine(graph, backend, seed=seed, cache=store, emit_calls=emit_calls,
-                  round_size=round_size).run(seeds, plans, on_batch)
+    try:
+        return Engine(graph, backend, seed=seed, cache=store, emit_calls=emit_calls,
+                      round_size=round_size).run(seeds, plans, on_batch)
+    finally:
+        if store is not None and store is not cache:  # a cache the caller passed stays theirs to close
+            store.close()

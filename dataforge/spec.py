@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from dataforge.backends.registry import BackendSpec
 from dataforge.contracts import convert
-from dataforge.core.errors import ForgeError, SpecError
+from dataforge.core.errors import ForgeError, SpecError, validation_line
 from dataforge.core.specs import load_module
 from dataforge.graph import Graph
 from dataforge.structs import Struct
@@ -57,20 +57,42 @@ def load_generate_spec(path: str | Path) -> GenerateSpec:
 
 
 def _rows_from_file(file: Path) -> list[dict[str, Any]]:
-    if file.suffix == ".jsonl":
-        rows = []
-        for n, line in enumerate(file.read_text("utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ForgeError(f"{file}:{n}: not valid JSON ({e.msg}); fix the line") from e
-        return rows
-    if file.suffix == ".parquet" or file.is_dir():
-        from dataforge.core.io import read_table
+    """Seed rows from a file or folder in any format the record contract lists (JSONL, compressed or
+    not, and Parquet; an engine dataset's `data/`)."""
+    import pyarrow.parquet as pq
 
-        return read_table(file).to_pylist()
-    raise ForgeError(f"{file}: seeds must be .jsonl or .parquet (or a dataset directory)")
+    from dataforge.core.records.files import open_text, record_files
+
+    found = record_files(file)
+    if not found:
+        raise ForgeError(f"{file}: no seed records (JSONL, JSONL.gz/.bz2/.zst or Parquet, or a dataset directory)")
+    rows: list[dict[str, Any]] = []
+    for part in found.get("jsonl", []):
+        with open_text(part) as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        rows.append(json.loads(line))
+                    except json.JSONDecodeError as e:
+                        raise ForgeError(f"{part}:{n}: not valid JSON ({e.msg}); fix the line") from e
+    for part in found.get("parquet", []):
+        rows += pq.read_table(part).to_pylist()
+    return rows
+
+
+def seed_struct(src: type[Struct], r: Any, where: str) -> Struct:
+    """One seed as the graph's source struct (fields it does not need are left behind); a one-line
+    ForgeError naming `where` when it does not fit."""
+    try:
+        if isinstance(r, src):
+            return r
+        if isinstance(r, Struct):
+            return convert(r, src)
+        if isinstance(r, dict):
+            return src.model_validate({k: v for k, v in r.items() if k in src.model_fields})
+    except ValidationError as e:
+        raise ForgeError(f"{where}: {validation_line(e, src.__name__)} (seeds must be {src.__name__})") from e
+    raise ForgeError(f"{where}: a {type(r).__name__} is not a {src.__name__} or a dict")
 
 
 def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend_spec: BackendSpec | None = None
@@ -95,21 +117,7 @@ def resolve_seeds(seeds: Any, graph: Graph, *, base: Path | None = None, backend
         raw, where = list(seeds), "seeds"
     else:
         raise ForgeError(f"seeds: a {type(seeds).__name__} is not a seed source; use a list, a path or a Taxonomy")
-    out = []
-    for i, r in enumerate(raw):
-        try:
-            if isinstance(r, src):
-                out.append(r)
-            elif isinstance(r, Struct):
-                out.append(convert(r, src))
-            elif isinstance(r, dict):
-                out.append(src.model_validate({k: v for k, v in r.items() if k in src.model_fields}))
-            else:
-                raise ForgeError(f"{where}[{i}]: a {type(r).__name__} is not a {src.__name__} or a dict")
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise ForgeError(f"{where}[{i}]: field '{'.'.join(map(str, err['loc']))}': {err['msg']} "
-                             f"(seeds must be {src.__name__})") from e
+    out = [seed_struct(src, r, f"{where}[{i}]") for i, r in enumerate(raw)]
     if not out:
         raise ForgeError(f"{where}: no seeds")
     return out

@@ -76,3 +76,17 @@ class RunStats:
             tab.add_row(n, str(d["in"]), str(d["out"]), fmt(d["dropped"]), fmt(d["quarantined"]),
                         str(d["llm_calls"]), str(d["cache_hits"]))
         return tab
+
+    def funnel_rows(self, order: list[str] | None = None) -> list[dict[str, Any]]:
+        """Per node (in `order`, e.g. the graph's topological order; else by name): walks in, passed on
+        (`kept`), and stopped there by drop and quarantine reason: the rows of a funnel chart."""
+        names = [n for n in (order or []) if n in self.nodes] + sorted(set(self.nodes) - set(order or []))
+        return [{"name": n, "in": self.nodes[n]["in"], "kept": self.nodes[n]["out"],
+                 "dropped": dict(self.nodes[n]["dropped"]), "quarantined": dict(self.nodes[n]["quarantined"])}
+                for n in names]
+
+    def save_funnel_png(self, path, order: list[str] | None = None, title: str = "Generation funnel per node"):
+        """The per-node funnel as a PNG (see `dataforge.core.figures.funnel_chart`)."""
+        from dataforge.core.figures import funnel_chart
+
+        return funnel_chart(self.funnel_rows(order), path, title, unit="walks", kept="passed on")

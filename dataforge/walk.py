@@ -126,7 +126,7 @@ def path_targets(graph: Graph) -> dict[tuple[str, ...], float]:
     return {tuple(k.split(">")): v for k, v in graph.quotas.items()}
 
 
-def _largest_remainder(targets: dict[tuple[str, ...], float], n: int) -> dict[tuple[str, ...], int]:
+def largest_remainder(targets: dict[tuple[str, ...], float], n: int) -> dict[tuple[str, ...], int]:
     exact = {p: n * q for p, q in targets.items()}
     counts = {p: int(v) for p, v in exact.items()}
     rest = n - sum(counts.values())
@@ -147,7 +147,7 @@ def plan_walks(graph: Graph, seed_ids: Sequence[str], walks: int, seed: int) -> 
     if not graph.quotas:
         return [WalkPlan(walk_id(gid, seed, s, k), walk_key(seed, s, k), s, k, sample_path(graph, walk_rng(seed, s, k)))
                 for s, k in keys]
-    counts = _largest_remainder(path_targets(graph), walks)
+    counts = largest_remainder(path_targets(graph), walks)
     slots = [p for p in sorted(counts) for _ in range(counts[p])]
     order = sorted(range(walks), key=lambda i: stable_hash([seed, *keys[i]], 16))
     paths: list[tuple[str, ...]] = [()] * walks

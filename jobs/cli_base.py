@@ -40,3 +40,20 @@ def upper_metavars(command) -> None:
             param.get_usage_pieces = lambda _ctx, p=param: _usage_piece(p)
     for sub in getattr(command, "commands", {}).values():
         upper_metavars(sub)
+
+
+def new_png(path, option: str = "--png"):
+    """A chart path the user named: refused in one line (before any work) when it exists, so a preview
+    never replaces a file it did not create. Missing folders above it are made when it is written."""
+    from pathlib import Path
+
+    from dataforge.core.errors import ForgeError
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ForgeError(f"{option} {path}: give a file name ending in .png")
+    if path.exists() or path.is_symlink():
+        raise ForgeError(f"{option} {path}: already exists; name a new file (a preview never replaces one)")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ForgeError(f"{option} {path}: {path.parent} is not a folder")
+    return path

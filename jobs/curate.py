@@ -1,4 +1,4 @@
-"""Curation job: run a pipeline spec over JSONL or Parquet input with Spark.
+"""Curation job: run a pipeline spec over JSONL, Parquet or WARC input with Spark.
 
     forge curate pipeline.py --input PATH --out DIR [--master spark://host:7077] [--overwrite] [--strict]
     spark-submit jobs/curate.py pipeline.py --input PATH --out DIR
@@ -23,12 +23,13 @@ app = new_app("Curate records with Spark: datatrove filters, dedup, classifiers,
 
 @app.command("run")
 def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipeline = [...]`."),
-        input: list[str] = typer.Option(..., "--input", help="JSONL or Parquet file/dir, engine dataset dir, "
+        input: list[str] = typer.Option(..., "--input", help="JSONL, Parquet or WARC file/dir, engine dataset dir, "
                                         "or any Spark URI (hdfs://, s3a://); repeat for several inputs."),
         out: Path = typer.Option(..., "--out", help="Output dataset directory."),
         master: str = typer.Option(None, "--master", help="Spark master (default local[*]; ignored under "
                                    "spark-submit)."),
-        fmt: str = typer.Option(None, "--format", help="Force 'jsonl' or 'parquet' instead of file extensions."),
+        fmt: str = typer.Option(None, "--format", help="Force 'jsonl', 'parquet' or 'warc' instead of file "
+                               "extensions."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace a curated dataset already in --out "
                                        "(never anything else)."),
         strict: bool = typer.Option(False, "--strict", help="Fail on an input file that cannot be read to its "
@@ -47,8 +48,8 @@ def run(pipeline: Path = typer.Argument(..., help="Python spec defining `pipelin
     from dataforge.core.spark import get_spark
     from dataforge.core.specs import load_spec
 
-    if fmt not in (None, "jsonl", "parquet"):
-        raise ForgeError(f"--format {fmt}: use jsonl or parquet")
+    if fmt not in (None, "jsonl", "parquet", "warc"):
+        raise ForgeError(f"--format {fmt}: use jsonl, parquet or warc")
     spec = as_pipeline(load_spec(pipeline, "pipeline"), where=str(pipeline))
     check_local_inputs(input)
     preflight(out, "curated", overwrite=overwrite, inputs=input, config=spec.config())  # before Spark starts

@@ -4,8 +4,14 @@ It writes the exact specs it runs under DIR/specs/, so any step can be edited an
 
     forge generate DIR/specs/graph.py --out DIR/generated
     forge curate DIR/specs/pipeline.py --input DIR/raw/web.jsonl --input DIR/generated --out DIR/curated
+    forge mix plan DIR/specs/mixture.py
     forge mix build DIR/specs/mixture.py --registry DIR/registry
+    forge train DIR/specs/train.py --plan
     forge train DIR/specs/train.py --out DIR/run
+
+Its pictures (listed in the summary): the generator's per-node funnel, the curation funnel, the
+mixture's planned and built composition (tokens and epochs per source and stage), the planned
+learning rate and the training loss.
 """
 
 from __future__ import annotations
@@ -36,13 +42,16 @@ class DemoResult:
     mixture: dict[str, Any] = field(default_factory=dict)
     train: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    pictures: dict[str, Path] = field(default_factory=dict)  # what each PNG shows -> its path
 
     def rerun_commands(self) -> list[str]:
         d = self.out
         return [f"forge generate {d}/specs/graph.py --out {d}/generated",
                 f"forge curate {d}/specs/pipeline.py --input {d}/raw/web.jsonl --input {d}/generated "
                 f"--out {d}/curated",
+                f"forge mix plan {d}/specs/mixture.py",
                 f"forge mix build {d}/specs/mixture.py --registry {d}/registry",
+                f"forge train {d}/specs/train.py --plan",
                 f"forge train {d}/specs/train.py --out {d}/run"]
 
 
@@ -91,8 +100,10 @@ def _run_demo(out: Path, walks: int, seed: int, master: str | None, max_steps: i
     from dataforge.core.specs import load_spec
     from dataforge.job import GenerateOptions, run_generate
     from mixtures import build_spec, open_mixture
+    from mixtures.preview import plan_spec
     from training import Run, Trainer
     from training.examples import render_example
+    from training.plan import plan_run
 
     console = console or Console(stderr=True)
     result = DemoResult(out)
@@ -106,26 +117,37 @@ def _run_demo(out: Path, walks: int, seed: int, master: str | None, max_steps: i
             seed=seed, master=master, cache=str(out / "cache"), progress=True, overwrite=overwrite))
         result.generate = {"id": manifest.id, **manifest.counts, "dropped_by": manifest.extra["dropped"],
                            "quarantined_by": manifest.extra["quarantined"]}
+        result.pictures["generator funnel per node"] = out / "generated" / "funnel.png"
 
     with _timed(result, "curate", console):
         pipeline = as_pipeline(load_spec(specs["pipeline"], "pipeline"), str(specs["pipeline"]))
         curated = run_pipeline(pipeline, [str(raw), str(out / "generated")], out / "curated",
                                progress=lambda stage: console.print(f"  curate: {stage}"), overwrite=overwrite)
         result.curate = {"id": curated.manifest.id, "funnel": curated.funnel, **curated.manifest.counts}
+        result.pictures["curation funnel, every reason"] = out / "curated" / "funnel.png"
 
+    plans = out / "plans"
+    plans.mkdir(exist_ok=True)
     with _timed(result, "mix", console):
+        planned = plan_spec(specs["mixture"], out / "registry")
+        result.pictures["mixture plan"] = planned.chart(plans / "mixture.png")
+        for line in planned.warnings:
+            console.print(f"  warning: {line}", highlight=False)
         built = build_spec(specs["mixture"], out / "registry")
         mx = open_mixture(built.id, registry=out / "registry")
-        result.mixture = {"id": built.id, "stages": mx.manifest.extra["stages"]}
+        result.mixture = {"id": built.id, "stages": mx.manifest.extra["stages"], "planned": planned.stages}
+        result.pictures["mixture as built (card)"] = mx.path / "weights.png"
 
     with _timed(result, "train", console):
         specs["train"] = out / "specs" / "train.py"
         specs["train"].write_text(render_example("tiny_llama", built.id, out / "registry"))
         run = load_spec(specs["train"], "run", Run)
+        result.pictures["learning rate plan"] = plan_run(run).chart(plans / "lr.png")
         trained = Trainer(run, out / "run", max_steps=max_steps, spec_path=str(specs["train"]),
                           overwrite=overwrite).fit()
         result.train = {"steps": trained.steps, "complete": trained.complete,
                         "stage_losses": trained.stage_losses, "model_dir": str(trained.model_dir)}
+        result.pictures["training loss"] = out / "run" / "loss.png"
     return result
 
 
@@ -168,7 +190,12 @@ def summary_tables(r: DemoResult) -> list[Table]:
     for s in t["stage_losses"]:
         val = ", ".join(f"{k} {v:.3f}" for k, v in sorted((s.get("val_loss") or {}).items())) or "-"
         losses.add_row(s["stage"], str(s["step"]), f"{s['loss']:.4f}", val)
-    return [steps, weights, losses]
+    pictures = Table(title="pictures")
+    for col in ("what", "PNG"):
+        pictures.add_column(col, overflow="fold")
+    for what, path in r.pictures.items():
+        pictures.add_row(what, str(path))
+    return [steps, weights, losses, pictures]
 
 
 def cli(out: Path = typer.Option(Path("demo-out"), "--out", help="Directory for the demo's specs and outputs."),

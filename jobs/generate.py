@@ -76,6 +76,9 @@ def cli(graph: Path = typer.Argument(..., help="Python spec defining `graph` and
         use_cache=not no_cache, emit_calls=emit_calls, progress=True, overwrite=overwrite))
     console.print(stats.table(f"forge generate {graph.name}"))
     console.print(stats.line(), soft_wrap=True)
+    if manifest.counts.get("bad_seeds"):
+        console.print(f"{manifest.counts['bad_seeds']} seed row(s) quarantined as bad_seed (see {out}/quarantine)",
+                      soft_wrap=True)
     console.print(f"wrote {out} (manifest {manifest.id})", soft_wrap=True)
 
 

@@ -1,6 +1,7 @@
 """Mixture jobs: build, list, show and diff versioned mixtures.
 
     forge mix build mixture.py [--registry DIR] [--master URL] [--partitions N]   # prints the mixture id
+    forge mix plan mixture.py [--registry DIR] [--png PATH]                       # the plan; writes nothing
     forge mix list [--registry DIR]
     forge mix show ID [--registry DIR] [--json] [--verify]
     forge mix diff A B [--registry DIR]
@@ -28,7 +29,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, new_png
 
 app = new_app("Build and inspect versioned mixtures.")
 # Wide when piped, so ids and paths are not folded in logs and scripts.
@@ -75,6 +76,46 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
     print(result.id, flush=True)
 
 
+@app.command("plan")
+def plan(spec: Path = typer.Argument(..., help="Python spec defining `mixture = Mixture(...)`."),
+         registry: Path | None = typer.Option(None, "--registry", help="Where sources given by mixture id are "
+                                              "looked up (default: $FORGE_REGISTRY, else ./registry)."),
+         png: Path | None = typer.Option(None, "--png", help="Also draw tokens per source and stage and epochs "
+                                         "per source into this new PNG file."),
+         master: str | None = typer.Option(None, "--master", help="Spark master (default local[*])."),
+         partitions: int | None = typer.Option(None, "--partitions", min=1,
+                                               help="Repartition each source before tokenizing.")) -> None:
+    """Print a mixture's plan without building it: tokens, documents and epochs per source and stage.
+
+    The sources are tokenized (Spark) and planned exactly as `mix build` would.
+    Nothing is written except the new PNG that --png names.
+    Sources near their max_epochs are warned about on stderr.
+    """
+    from mixtures.preview import plan_spec
+
+    if png is not None:
+        png = new_png(png)
+    p = plan_spec(spec, registry, master=master, partitions=partitions)
+    total = sum(st["tokens"] for st in p.stages)
+    out.print(f"[bold]{p.name}[/bold] (plan, not built): {total:,} tokens in {len(p.stages)} stage(s), "
+              f"{p.quarantined} record(s) a build would quarantine", highlight=False)
+    t = Table("source", "kind", "train docs", "train tokens", "held out docs", "epochs", "max", title="sources")
+    for n, s in p.sources.items():
+        t.add_row(n, s["kind"], f"{s['train_docs']:,}", f"{s['train_tokens']:,}", f"{s['holdout_docs']:,}",
+                  f"{s['epochs']:.3f}", "-" if s["max_epochs"] is None else f"{s['max_epochs']:g}")
+    out.print(t)
+    t = Table("stage", "source", "weight", "tokens", "docs", "epochs", "seq_len", title="stages")
+    for st in p.stages:
+        for n, s in st["sources"].items():
+            t.add_row(st["name"], n, f"{s['target_weight']:.4f}", f"{s['tokens']:,}", f"{s['docs']:,}",
+                      f"{s['epochs']:.3f}", str(st["seq_len"]))
+    out.print(t)
+    for line in p.warnings:
+        err.print(f"warning: {line}", highlight=False)
+    if png is not None:
+        print(p.chart(png), flush=True)
+
+
 @app.command("list")
 def list_(registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP)) -> None:
     """List the mixtures in the registry, oldest first."""
@@ -92,12 +133,31 @@ def list_(registry: Path | None = typer.Option(None, "--registry", help=REGISTRY
     out.print(t)
 
 
+@app.command("verify")
+def verify_cmd(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
+               registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP)) -> None:
+    """Hash every file of a mixture against its id, whatever was verified before; print the id if all match.
+
+    Training opens a mixture hashing only files not yet verified on this machine (or changed since);
+    this is the full check on demand, and it records the result for later opens.
+    """
+    from dataforge.core.manifest import Manifest
+    from mixtures import locate
+    from mixtures.verify import verify
+
+    path = locate(mixture_id, registry)
+    m = Manifest.read(path)
+    hashed = verify(path, m, full=True)
+    err.print(f"mixture {m.id}: {hashed} file(s) match their sha256", highlight=False)
+    print(m.id, flush=True)
+
+
 @app.command("show")
 def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, unique id prefix or directory."),
          registry: Path | None = typer.Option(None, "--registry", help=REGISTRY_HELP),
          as_json: bool = typer.Option(False, "--json", help="Print the whole manifest as JSON."),
          verify_files: bool = typer.Option(False, "--verify",
-                                           help="Also hash every file (as training does at open).")) -> None:
+                                           help="Also hash every file in full (as `forge mix verify`).")) -> None:
     """Show a mixture: sources, and per stage the target and realized weights, tokens and epochs.
 
     The manifest is always checked against the id (cheap); --verify also checks every file's sha256.
@@ -105,12 +165,12 @@ def show(mixture_id: str = typer.Argument(..., metavar="ID", help="Mixture id, u
     from dataforge.core.manifest import Manifest
     from mixtures import locate
     from mixtures.identity import check_identity
-    from mixtures.loader import verify
+    from mixtures.verify import verify
 
     path = locate(mixture_id, registry)
     m = Manifest.read(path)
     if verify_files:
-        verify(path, m)
+        verify(path, m, full=True)
     else:
         check_identity(path, m)
     if as_json:

@@ -1,6 +1,7 @@
 """Training jobs.
 
     forge train train.py [--max-steps N] [--resume] [--out DIR] [--mixture ID] [--registry DIR]
+    forge train train.py --plan [--png PATH] [--world-size N]     # steps, tokens and lr per stage; no training
     deepspeed --num_gpus 8 jobs/train.py train.py --out DIR          # one process per GPU
     deepspeed --hostfile hosts jobs/train.py train.py --out /shared/DIR
     forge train trace RUN_DIR --step N [--json]
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import typer
 
-from jobs.cli_base import new_app
+from jobs.cli_base import new_app, new_png
 
 app = new_app("Train on a mixture with DeepSpeed, and trace what a step saw.", default_group=True)
 
@@ -32,11 +33,24 @@ def run(ctx: typer.Context,
                                        "anything else); the old one is deleted once this run ends well."),
         out: Path = typer.Option(None, "--out", help="Run dir (default: runs/<run.name>)."),
         mixture: str = typer.Option(None, "--mixture", help="Mixture id or dir, in place of the spec's."),
-        registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's.")
+        registry: str = typer.Option(None, "--registry", help="Mixture registry dir, in place of the spec's."),
+        plan: bool = typer.Option(False, "--plan", help="Print steps, tokens and learning rate per stage and "
+                                  "stop: no training, nothing written (but --png)."),
+        png: Path = typer.Option(None, "--png", help="With --plan: draw the learning rate over steps into this "
+                                 "new PNG file."),
+        world_size: int = typer.Option(1, "--world-size", min=1, help="With --plan: data-parallel ranks the "
+                                       "run will have (the global batch scales with it).")
         ) -> None:
-    """Train a model on a mixture version, stage by stage."""
+    """Train a model on a mixture version, stage by stage (or, with --plan, show what training will do)."""
     from training.failure import exit_now, multi_rank, report
 
+    if png is not None and not plan:
+        from dataforge.core.errors import ForgeError
+
+        raise ForgeError("--png: only with --plan (a run draws its loss.png into the run dir)")
+    if plan:
+        _plan(spec, mixture, registry, png, world_size)
+        return
     try:
         result = _train(spec, max_steps, resume, overwrite, out, mixture, registry)
     except Exception as e:
@@ -48,11 +62,10 @@ def run(ctx: typer.Context,
         _print_result(result)
 
 
-def _train(spec: Path, max_steps: int | None, resume: bool, overwrite: bool, out: Path | None, mixture: str | None,
-           registry: str | None):
+def _load_run(spec: Path, mixture: str | None, registry: str | None):
     from dataforge.core.errors import ForgeError, SpecError
     from dataforge.core.specs import load_spec
-    from training import Run, Trainer
+    from training import Run
 
     try:
         spec_obj = load_spec(spec, "run", Run)
@@ -64,9 +77,42 @@ def _train(spec: Path, max_steps: int | None, resume: bool, overwrite: bool, out
     overrides = {k: v for k, v in (("mixture", mixture), ("registry", registry)) if v is not None}
     if overrides:  # re-validated: the same checks as a spec that named them
         spec_obj = Run(**{**spec_obj.model_dump(), **overrides})
+    return spec_obj
+
+
+def _train(spec: Path, max_steps: int | None, resume: bool, overwrite: bool, out: Path | None, mixture: str | None,
+           registry: str | None):
+    from training import Trainer
+
+    spec_obj = _load_run(spec, mixture, registry)
     out = out or Path("runs") / spec_obj.name
     return Trainer(spec_obj, out, max_steps=max_steps, resume=resume, spec_path=str(spec),
                    overwrite=overwrite).fit()
+
+
+def _plan(spec: Path, mixture: str | None, registry: str | None, png: Path | None, world_size: int) -> None:
+    """The run's plan as a table on stdout (and the PNG's path, when asked); nothing else is written."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from dataforge.core.errors import ForgeError
+    from training.plan import plan_run
+
+    png = None if png is None else new_png(png)
+    p = plan_run(_load_run(spec, mixture, registry), world_size=world_size)
+    if not p.steps:
+        raise ForgeError(f"{spec}: mixture {p.mixture_id} gives no training step")
+    table = Table(title=f"run {p.run} on mixture {p.mixture_id}: {len(p.steps)} steps of {p.global_rows} rows "
+                        f"({world_size} rank(s))")
+    for col in ("stage", "steps", "first", "last", "seq_len", "tokens", "padding", "lr start", "lr max", "lr end"):
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for st in p.stages:
+        table.add_row(st["stage"], str(st["steps"]), str(st["first_step"]), str(st["last_step"]), str(st["seq_len"]),
+                      f"{st['tokens']:,}", f"{st['padding']:.1%}", f"{st['lr_start']:.3g}", f"{st['lr_max']:.3g}",
+                      f"{st['lr_end']:.3g}")
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    if png is not None:
+        print(p.chart(png), flush=True)
 
 
 def _print_result(result) -> None:

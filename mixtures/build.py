@@ -32,15 +32,20 @@ from mixtures.format import (
     FORMAT_VERSION,
     INDEX_FILE,
     INDEX_SCHEMA,
+    MASKED_KINDS,
+    PAIR_INDEX_SCHEMA,
     QUARANTINE_FILE,
     QUARANTINE_SCHEMA,
+    TEMPLATED_KINDS,
     TOKENIZER_DIR,
 )
 from mixtures.identity import content_root, input_key, mixture_id
+from mixtures.pairs import quarantine_long_pairs
 from mixtures.plan import Pieces, Plan, SourceDocs, build_plan
 from mixtures.registry import find_built, freeze, registry_dir
 from mixtures.sources import ResolvedSource, resolve_source
 from mixtures.spec import Mixture
+from mixtures.templates import ChatSettings, chat_settings, template_hashes
 from mixtures.tokenizer import TokenizerInfo, load_tokenizer_info, tokenizer_identity
 
 
@@ -93,9 +98,17 @@ class BuildResult:
     built: bool
 
 
-def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo) -> str:
-    """The build's input key: what the registry is searched for before any work."""
-    return input_key(mixture.identity_json(), {n: s.manifest_id for n, s in sources.items()}, tok.hash)
+def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
+                templates: dict[str, str] | None = None) -> str:
+    """The build's input key: what the registry is searched for before any work (`templates`: the
+    chat-template sha256s of `mixtures.templates.template_hashes`)."""
+    return input_key(mixture.identity_json(), {n: s.manifest_id for n, s in sources.items()}, tok.hash,
+                     templates=templates)
+
+
+def rendered_sources(sources: dict[str, ResolvedSource]) -> list[str]:
+    """The sources whose records are rendered with their chat settings (chat and completion), sorted."""
+    return sorted(n for n, s in sources.items() if s.kind in TEMPLATED_KINDS)
 
 
 @contextlib.contextmanager
@@ -132,7 +145,11 @@ def _index_table(table: Pieces, first_file: int, names: list[str], docs: dict[st
             "source": [names[s] for s in table.src.tolist()], "doc_id": doc_ids, "doc_start": table.start,
             "doc_tokens": doc_tokens, "piece_index": table.piece_index, "num_pieces": table.num_pieces,
             "epoch": table.epoch}
-    return pa.table({k: pa.array(v, type=INDEX_SCHEMA.field(k).type) for k, v in cols.items()}, schema=INDEX_SCHEMA)
+    schema = INDEX_SCHEMA
+    if any(docs[names[s]].split is not None for s in set(table.src.tolist())):  # pairs only (plan.py)
+        schema = PAIR_INDEX_SCHEMA
+        cols["chosen_length"] = [int(docs[names[s]].split[d]) for s, d in pairs]
+    return pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
 
 
 def _write_indexes(root: Path, plan: Plan, docs: dict[str, SourceDocs]) -> None:
@@ -153,11 +170,11 @@ def _extra(mixture: Mixture, plan: Plan, sources: dict[str, ResolvedSource], tok
         return str(Path(plan.files[files[0]]["tokens"]).parent) if files else None
 
     stages = [{"name": s["name"], "tokens": s["tokens"], "budget": s["budget"], "seq_len": s["seq_len"],
-               "sft": s["sft"], "num_pieces": int(len(s["pieces"].length)), "dir": folder(s["files"]),
+               "sft": s["sft"], "pairs": s["pairs"], "num_pieces": int(len(s["pieces"].length)), "dir": folder(s["files"]),
                "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
                            "ntok": plan.files[f]["ntok"]} for f in s["files"]],
                "sources": s["sources"]} for s in plan.stages]
-    validation = {n: {"seq_len": v["seq_len"], "docs": v["docs"], "tokens": v["tokens"], "dir": folder(v["files"]),
+    validation = {n: {"seq_len": v["seq_len"], "pairs": v["pairs"], "docs": v["docs"], "tokens": v["tokens"], "dir": folder(v["files"]),
                       "num_pieces": int(len(v["pieces"].length)),
                       "shards": [{"tokens": plan.files[f]["tokens"], "mask": plan.files[f]["mask"],
                                   "ntok": plan.files[f]["ntok"]} for f in v["files"]]}
@@ -188,16 +205,21 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
     spec_dir = Path(spec_dir).absolute() if spec_dir else None
     progress.step("resolving sources and tokenizer")
     sources, tok = resolve_inputs(mixture, spec_dir, root)
-    key, key_tok_hash = mixture_key(mixture, sources, tok), tok.hash
+    templates = template_hashes(mixture, rendered_sources(sources), spec_dir)
+    key, key_tok_hash = mixture_key(mixture, sources, tok, templates), tok.hash
     built = find_built(root, key)
     if built is not None:
         return BuildResult(built.id, built.path, built=False)
     check_not_input(root, [s.path for s in sources.values()], label="--registry")
-    chat = {n for n, s in sources.items() if s.kind == "chat"}
-    check_disk(root, spec_bytes(mixture, chat, sum(map(len, tok.files.values()))), "the stages' shards")
+    masked = {n for n, s in sources.items() if s.kind in MASKED_KINDS}  # sources with a loss mask
+    check_disk(root, spec_bytes(mixture, masked, sum(map(len, tok.files.values()))), "the stages' shards")
     tok = load_tokenizer_info(mixture.tokenizer)
     if tok.hash != key_tok_hash:
         raise ForgeError(f"Mixture.tokenizer: {tok.path} changed while it was being read; rerun the build")
+    chat = chat_settings(mixture, rendered_sources(sources), spec_dir, tok.chat_template)
+    if any(chat[n].describe()["sha256"] != h for n, h in templates.items()):
+        raise ForgeError(f"Mixture({mixture.name!r}).chat_template: a template file changed while it was being "
+                         "read; rerun the build")
     # The final id is known only once the shards are hashed, so builds of the same inputs lock their key.
     with OutputLock(root / f"build-{key}", "mix build").acquire():
         built = find_built(root, key)  # committed by another build between the look above and the lock
@@ -208,18 +230,20 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
             progress.step("starting Spark")
             spark = get_spark(master, app_name=f"forge-mix-{mixture.name}")
         progress.step("tokenizing sources (Spark tasks)")
-        return _build(spark, mixture, key, root, sources, tok, partitions, progress)
+        return _build(spark, mixture, key, root, sources, tok, partitions, progress, chat)
 
 
 def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
-           partitions: int | None, progress: Progress) -> BuildResult:
+           partitions: int | None, progress: Progress, chat: dict[str, ChatSettings]) -> BuildResult:
     from mixtures.card import write_card
     from mixtures.materialize import collect_docs, tokenize_sources, write_shards
 
-    tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions)
+    tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions, chat)
     try:
         with spark_tasks(spark, progress):
             docs, quarantine = collect_docs(tokenized, sources)
+        quarantine = sorted(quarantine + quarantine_long_pairs(mixture, docs),
+                            key=lambda r: (r["source"], r["id"] or "", r["reason"]))
         progress.step("planning stages")
         plan = build_plan(mixture, docs)
         pieces = sum(len(t["pieces"].length) for t in [*plan.stages, *plan.validation.values()])
@@ -234,6 +258,8 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
                 (stage / QUARANTINE_FILE).parent.mkdir(parents=True)
                 pq.write_table(pa.Table.from_pylist(quarantine, schema=QUARANTINE_SCHEMA), stage / QUARANTINE_FILE)
             extra = _extra(mixture, plan, sources, tok, len(quarantine))
+            if chat:
+                extra["chat_templates"] = {n: c.describe() for n, c in sorted(chat.items())}
             counts = {"tokens": int(sum(s["tokens"] for s in plan.stages)), "stages": len(plan.stages),
                       "pieces": int(sum(len(s["pieces"].length) for s in plan.stages)),
                       "documents": int(sum(v["docs"] for v in plan.sources.values())),

@@ -1,4 +1,4 @@
-"""The dataset card (README.md with YAML front matter) and the target-vs-realized weights chart."""
+"""The dataset card (README.md with YAML front matter) and its chart of tokens and epochs per source."""
 
 from __future__ import annotations
 
@@ -61,43 +61,29 @@ def card_body(m: Manifest, configs: list[dict[str, Any]]) -> str:
         out.append(f"| {name} | {s['kind']} | `{s['manifest_id']}` | {s['train_tokens']:,} | "
                    f"{s['holdout_tokens']:,} | {s['epochs']:.3f} |")
     for st in x["stages"]:
-        sft = ", SFT (loss on assistant tokens)" if st["sft"] else ""
+        sft = (", preference pairs (DPO; loss on answer tokens)" if st.get("pairs") else
+               ", SFT (loss on assistant tokens)" if st["sft"] else "")
         out += ["", f"## Stage `{st['name']}`: {st['tokens']:,} tokens, seq_len {st['seq_len']}{sft}", "",
                 "| source | target weight | realized weight | tokens | epochs | documents |",
                 "|---|---:|---:|---:|---:|---:|"]
         for name, s in st["sources"].items():
             out.append(f"| {name} | {s['target_weight']:.4f} | {s['realized_weight']:.4f} | {s['tokens']:,} | "
                        f"{s['epochs']:.3f} | {s['docs']:,} |")
-    out += ["", f"![target vs realized weights]({CHART})", "",
+    image = f"![tokens per source per stage, epochs per source]({CHART})"
+    out += ["", image, "",
             "Load it with `mixtures.open_mixture(\"" + m.id + "\")`; every shard's sha256 is checked first.", "",
             *tables_section(configs)]
     if x.get("quarantined"):
-        out.insert(out.index(f"![target vs realized weights]({CHART})") + 2, f"{x['quarantined']} record(s) could not be tokenized; see `quarantine/`.\n")
+        out.insert(out.index(image) + 2, f"{x['quarantined']} record(s) could not be tokenized; see `quarantine/`.\n")
     return "\n".join(out)
 
 
 def weights_chart(m: Manifest, path: Path) -> Path:
-    import matplotlib
+    """Tokens per source in each stage and each source's epochs over the run (mixtures/charts.py)."""
+    from mixtures.charts import composition_chart
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    stages = m.extra["stages"]
-    fig, axes = plt.subplots(1, len(stages), figsize=(3.2 + 2.6 * len(stages), 3.4), squeeze=False, sharey=True)
-    for ax, st in zip(axes[0], stages, strict=True):
-        names = list(st["sources"])
-        xs = range(len(names))
-        ax.bar([x - 0.2 for x in xs], [st["sources"][n]["target_weight"] for n in names], 0.4, label="target")
-        ax.bar([x + 0.2 for x in xs], [st["sources"][n]["realized_weight"] for n in names], 0.4, label="realized")
-        ax.set_xticks(list(xs), names, rotation=30, ha="right")
-        ax.set_title(f"{st['name']} ({st['tokens']:,} tok)", fontsize=9)
-    axes[0][0].set_ylabel("weight")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(f"{m.config['name']} {m.id[:12]}: target vs realized weights", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return composition_chart(m.extra["stages"], m.extra["sources"], path,
+                             f"{m.config['name']} {m.id[:12]}: {m.counts['tokens']:,} tokens")
 
 
 def card_text(root: Path, m: Manifest) -> str:

@@ -4,24 +4,33 @@
     <id>/README.md, weights.png             dataset card and target-vs-realized chart (not hashed)
     <id>/tokenizer/                         a copy of the HF tokenizer (tokenizer.json, chat template, ...)
     <id>/stages/00-<stage>/tokens-00000.u32 little-endian uint32 token ids of the stage's pieces, in order
-    <id>/stages/00-<stage>/mask-00000.u8    SFT stages only: 1 where a token counts for the loss
-    <id>/stages/00-<stage>/index.parquet    one row per piece, in training order (INDEX_SCHEMA)
+    <id>/stages/00-<stage>/mask-00000.u8    SFT and preference stages: 1 where a token counts for the loss
+    <id>/stages/00-<stage>/index.parquet    one row per piece, in training order (INDEX_SCHEMA; preference
+                                            stages: PAIR_INDEX_SCHEMA)
     <id>/validation/<source>/...            the held-out slice of each source, same layout
     <id>/quarantine/part-00000.parquet      records that could not be tokenized, with reasons
 
 Shards are read with `np.memmap` without decoding; a piece is `tokens[offset:offset + length]` of its shard.
+
+A preference stage (manifest `stages[i].pairs`, also `validation[src].pairs`) holds one piece per pair:
+its chosen sequence (prompt + chosen answer, `chosen_length` tokens) then its rejected sequence (prompt +
+rejected answer, `length - chosen_length` tokens), each at most the stage's seq_len, both in one shard;
+the mask marks the answer tokens of both.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = 2  # 2: the id binds the input key to the content root of the files (mixtures/identity.py)
+FORMAT_VERSION = 3  # 2: the id binds the input key to the content root of the files (mixtures/identity.py)
+# 3: preference sources: pair pieces, PAIR_INDEX_SCHEMA, `pairs` in the stage and validation entries
 TOKEN_DTYPE = "<u4"
 MASK_DTYPE = "u1"
 INDEX_FILE = "index.parquet"
 TOKENIZER_DIR = "tokenizer"
 QUARANTINE_FILE = "quarantine/part-00000.parquet"
+MASKED_KINDS = ("chat", "completion", "preference")  # record kinds whose documents carry a loss mask
+TEMPLATED_KINDS = ("chat", "completion")  # kinds rendered with a source's chat settings (mixtures/templates.py)
 
 INDEX_SCHEMA = pa.schema([
     ("shard", pa.int32()),        # shard number within the stage (tokens-NNNNN.u32)
@@ -35,4 +44,5 @@ INDEX_SCHEMA = pa.schema([
     ("num_pieces", pa.int32()),   # pieces of that slice
     ("epoch", pa.int32()),        # which pass over the source this piece comes from (0 = first)
 ])
+PAIR_INDEX_SCHEMA = INDEX_SCHEMA.append(pa.field("chosen_length", pa.int32()))  # tokens of the chosen sequence
 QUARANTINE_SCHEMA = pa.schema([("source", pa.string()), ("id", pa.string()), ("reason", pa.string())])

@@ -24,10 +24,14 @@ ID_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def input_key(identity_spec: dict, source_ids: dict[str, str], tokenizer_hash: str,
-              format_version: int = FORMAT_VERSION) -> str:
-    """The hash of everything a build reads: the spec (`Mixture.identity_json()`), source ids, tokenizer."""
-    return stable_hash({"spec": identity_spec, "format": format_version, "tokenizer": tokenizer_hash,
-                        "sources": dict(sorted(source_ids.items()))})
+              format_version: int = FORMAT_VERSION, templates: dict[str, str] | None = None) -> str:
+    """The hash of everything a build reads: the spec (`Mixture.identity_json()`), source ids, tokenizer,
+    and the sha256 of each source's chat template other than the tokenizer's own (mixtures/templates.py)."""
+    parts = {"spec": identity_spec, "format": format_version, "tokenizer": tokenizer_hash,
+             "sources": dict(sorted(source_ids.items()))}
+    if templates:  # left out when none: mixtures without chat settings keep their ids
+        parts["chat_templates"] = dict(sorted(templates.items()))
+    return stable_hash(parts)
 
 
 def content_root(files: dict[str, str]) -> str:
@@ -43,11 +47,13 @@ def mixture_id(key: str, root: str) -> str:
 def input_key_from_manifest(manifest: Manifest) -> str:
     """Recompute a built mixture's input key from what its manifest records."""
     from mixtures.spec import Mixture
+    from mixtures.templates import DEFAULT_TEMPLATE
 
     x = manifest.extra
     return input_key(Mixture(**manifest.config).identity_json(),
                      {n: s["manifest_id"] for n, s in x["sources"].items()}, x["tokenizer"]["hash"],
-                     x["format_version"])
+                     x["format_version"], {n: c["sha256"] for n, c in x.get("chat_templates", {}).items()
+                                           if c["chat_template"] != DEFAULT_TEMPLATE})
 
 
 def check_identity(path: Path, manifest: Manifest) -> None:

@@ -1,6 +1,6 @@
 """The hand-off to training: `open_mixture` returns a verified, memory-mapped view of a mixture version.
 
-    mx = open_mixture("3f2a9c...", registry="registry")   # checks every file's sha256 first
+    mx = open_mixture("3f2a9c...", registry="registry")   # checks every file against the id first
     for piece in mx.stages[0]:                             # the build's shuffled order
         piece.tokens, piece.loss_mask, piece.doc_id, piece.source
     mx.validation("web")                                   # the held-out pieces of one source
@@ -20,16 +20,17 @@ import pyarrow.parquet as pq
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
-from mixtures.format import INDEX_FILE, MASK_DTYPE, TOKEN_DTYPE, TOKENIZER_DIR
-from mixtures.identity import check_identity
+from mixtures.format import INDEX_FILE, MASK_DTYPE, MASKED_KINDS, TOKEN_DTYPE, TOKENIZER_DIR
 from mixtures.registry import locate
+from mixtures.verify import verify
 
 
 @dataclass(frozen=True, slots=True)
 class Piece:
     """At most seq_len tokens of one document: `tokens` are `doc_start:doc_start + len(tokens)` of its
     `doc_tokens`. `num_pieces` counts the pieces of the document in this stage (and epoch). `loss_mask`
-    is None when every token counts (text sources)."""
+    is None when every token counts (text sources). A preference pair is one piece: its first
+    `chosen_length` tokens are the chosen sequence, the rest the rejected one (None for other pieces)."""
 
     tokens: np.ndarray
     loss_mask: np.ndarray | None
@@ -40,6 +41,7 @@ class Piece:
     doc_start: int
     doc_tokens: int
     epoch: int
+    chosen_length: int | None = None
 
 
 class PieceSet:
@@ -63,11 +65,17 @@ class PieceSet:
             self._piece_index = t.column("piece_index").to_numpy()
             self._num_pieces = t.column("num_pieces").to_numpy()
             self._epoch = t.column("epoch").to_numpy()
-            self._source = t.column("source").to_pylist()
-            self._doc_id = t.column("doc_id").to_pylist()
+            # No Python object per piece: sources as codes into a few names, ids in their Arrow buffer.
+            sources = t.column("source").combine_chunks().dictionary_encode()
+            self._source_names = sources.dictionary.to_pylist()
+            self._source = sources.indices.to_numpy()
+            self._doc_id = t.column("doc_id").combine_chunks()
+            names = t.schema.names
+            self._chosen = t.column("chosen_length").to_numpy() if "chosen_length" in names else None
         else:
+            self._chosen = None
             self._shard = self._offset = self._length = np.zeros(0, np.int64)
-            self._source = self._doc_id = []
+            self._source_names, self._source, self._doc_id = [], np.zeros(0, np.int32), None
 
     def __getstate__(self):
         return {k: v for k, v in self.__dict__.items() if k != "_maps"}
@@ -88,10 +96,6 @@ class PieceSet:
     def num_pieces(self) -> int:
         return len(self._length)
 
-    @property
-    def num_tokens(self) -> int:
-        return int(self._length.sum())
-
     def __len__(self) -> int:
         return self.num_pieces
 
@@ -101,11 +105,12 @@ class PieceSet:
         sh, a = int(self._shard[i]), int(self._offset[i])
         b = a + int(self._length[i])
         toks, mask = self._map(sh)
-        source = self._source[i]
+        source = self._source_names[int(self._source[i])]
         return Piece(tokens=toks[a:b], loss_mask=mask[a:b] if mask is not None and source in self._chat else None,
-                     doc_id=self._doc_id[i], source=source, piece_index=int(self._piece_index[i]),
+                     doc_id=self._doc_id[i].as_py(), source=source, piece_index=int(self._piece_index[i]),
                      num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), doc_tokens=int(self._doc_tokens[i]),
-                     epoch=int(self._epoch[i]))
+                     epoch=int(self._epoch[i]),
+                     chosen_length=None if self._chosen is None else int(self._chosen[i]))
 
     __getitem__ = piece
 
@@ -126,6 +131,7 @@ class StageView(PieceSet):
         self.tokens: int = int(info["budget"])
         self.seq_len: int = int(info["seq_len"])
         self.sft: bool = bool(info["sft"])
+        self.pairs: bool = bool(info.get("pairs", False))  # a preference stage: one piece per pair
         self.sources: list[str] = list(info["sources"])
         self.weights: dict[str, dict[str, Any]] = info["sources"]
 
@@ -150,7 +156,7 @@ class MixtureVersion:
         self.verified = verified  # True when every file and the id were checked at open
         self.tokenizer_path = path / manifest.extra["tokenizer"].get("path", TOKENIZER_DIR)
         self.sources: dict[str, dict[str, Any]] = manifest.extra["sources"]
-        chat = {n for n, s in self.sources.items() if s["kind"] == "chat"}
+        chat = {n for n, s in self.sources.items() if s["kind"] in MASKED_KINDS}
         self.stages = [StageView(path, st, chat) for st in manifest.extra["stages"]]
         self._validation = {n: PieceSet(path, v, chat) for n, v in manifest.extra["validation"].items()}
 
@@ -178,19 +184,10 @@ class MixtureVersion:
         return f"MixtureVersion({self.id!r}, name={self.name!r}, stages={[s.name for s in self.stages]})"
 
 
-def verify(path: Path, manifest: Manifest) -> None:
-    """Refuse a mixture whose spec, file list or files no longer hash to its id: first a hash over the
-    manifest (the id commits to every file's sha256), then one sha256 pass per file, as before the id did."""
-    check_identity(path, manifest)  # cheap: no data file is read
-    bad = manifest.verify(path)
-    if bad:
-        raise ForgeError(f"{path / bad[0]}: sha256 does not match the manifest of mixture {manifest.id} "
-                         f"({len(bad)} file(s) differ); the shard was modified or corrupted, rebuild the mixture")
-
-
 def open_mixture(id_or_path: str | Path, registry: str | Path | None = None, *, verify_files: bool = True
                  ) -> MixtureVersion:
-    """Open a mixture by path, id or unique id prefix; every file's sha256 is checked before any read.
+    """Open a mixture by path, id or unique id prefix; every file is checked against the id before any
+    read (a full sha256 the first time on this machine, then only files that changed: mixtures/verify.py).
 
     Args:
         registry: where to look up an id (default `$FORGE_REGISTRY`, else ./registry).

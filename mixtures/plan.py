@@ -20,6 +20,8 @@ import numpy as np
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
 from mixtures.budget import check_epochs, check_plan_memory
+from mixtures.format import MASKED_KINDS
+from mixtures.pairs import check_stage_kinds, pair_slices
 from mixtures.spec import Mixture
 
 _GOLDEN, _M1, _M2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
@@ -56,6 +58,7 @@ class SourceDocs:
     doc_ids: list[str]
     train: np.ndarray = field(default=None)  # indices of training documents (sorted by key)
     holdout: np.ndarray = field(default=None)  # indices of held-out documents (sorted by key)
+    split: np.ndarray | None = None  # preference sources: each pair's chosen length (mixtures/pairs.py)
 
 
 @dataclass(slots=True)
@@ -163,7 +166,8 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
         for tt in targets:
             bounds.append((b, b + tt.get(name, 0)))
             b += tt.get(name, 0)
-        slices[name] = _stream_slices(docs[name], mixture, bounds)
+        pick = pair_slices if docs[name].kind == "preference" else _stream_slices
+        slices[name] = pick(docs[name], mixture, bounds)
     files: list[dict] = []
     stages = []
     for si, st in enumerate(mixture.stages):
@@ -175,12 +179,14 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
         keys = np.concatenate([docs[names[p[0]]].keys[p[1]] for p in parts])
         h = mix64(keys, salt(mixture.seed, "order", st.name))
         u = unit_float(mix64((h ^ epoch.astype(np.uint64)).view(np.int64), salt(mixture.seed, "order-epoch")))
-        owner, arrays = _piece_arrays(src, doc, epoch, start, end, st.seq_len)
+        pairs = check_stage_kinds(st, {n: d.kind for n, d in docs.items()})
+        # a pair is one piece of its two sequences, each at most seq_len (longer ones were quarantined)
+        owner, arrays = _piece_arrays(src, doc, epoch, start, end, st.seq_len * (2 if pairs else 1))
         sort_key = (u[owner] + arrays["piece_index"]) / arrays["num_pieces"]
         order = np.lexsort((arrays["piece_index"], arrays["epoch"], keys[owner], arrays["src"], sort_key))
         arrays = {k: v[order] for k, v in arrays.items()}
         used = [n for n, t in targets[si].items() if t > 0]
-        sft = any(docs[n].kind == "chat" for n in used)
+        sft = any(docs[n].kind in MASKED_KINDS for n in used)
         table = _layout(arrays, mixture.shard_tokens, files, f"stages/{si:02d}-{st.name}", sft, stage=si)
         total = int(table.length.sum())
         stats = {}
@@ -194,7 +200,7 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
                         "epochs": toks / train_tokens[n] if train_tokens[n] else 0.0,
                         "docs": int(len(np.unique(table.doc[sel]))), "pieces": int(sel.sum())}
         stages.append({"name": st.name, "tokens": total, "budget": st.budget, "seq_len": st.seq_len, "sft": sft,
-                       "sources": stats, "files": sorted(set(table.file.tolist())), "pieces": table})
+                       "pairs": pairs, "sources": stats, "files": sorted(set(table.file.tolist())), "pieces": table})
     validation = {}
     for i, n in enumerate(names):
         d = docs[n]
@@ -202,9 +208,12 @@ def build_plan(mixture: Mixture, docs: dict[str, SourceDocs]) -> Plan:
                   [st.seq_len for st in mixture.stages])
         hold = d.holdout
         _, arrays = _piece_arrays(np.full(len(hold), i, np.int32), hold, np.zeros(len(hold), np.int32),
-                                  np.zeros(len(hold), np.int64), d.ntok[hold], seq)
-        table = _layout(arrays, mixture.shard_tokens, files, f"validation/{n}", d.kind == "chat", source=n)
-        validation[n] = {"seq_len": seq, "docs": int(len(hold)), "tokens": int(d.ntok[hold].sum()),
+                                  np.zeros(len(hold), np.int64), d.ntok[hold],
+                                  seq * (2 if d.kind == "preference" else 1))
+        table = _layout(arrays, mixture.shard_tokens, files, f"validation/{n}", d.kind in MASKED_KINDS,
+                        source=n)
+        validation[n] = {"seq_len": seq, "pairs": d.kind == "preference", "docs": int(len(hold)),
+                         "tokens": int(d.ntok[hold].sum()),
                          "files": sorted(set(table.file.tolist())), "pieces": table}
     sources = {}
     for n in names:

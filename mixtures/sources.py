@@ -24,6 +24,7 @@ from dataforge.core.records.files import open_text, record_files
 from mixtures.spec import Source
 
 ID_RE = re.compile(r"^[0-9a-f]{8,64}$")
+TRAINABLE_KINDS = ("text", "chat", "completion", "preference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +58,18 @@ def _json_kind(path: Path, where: str) -> str:
                     raise ForgeError(f"{path}: first record is not a JSON object ({e}); {where} must be JSONL") from e
                 kind = detect_kind(dict.fromkeys(keys, True))
                 if kind is None:
-                    raise ForgeError(f"{path}: records need a 'text' or a 'messages' field, found {sorted(keys)}")
+                    raise ForgeError(f"{path}: records need a 'text', 'messages', 'prompt'+'completion' or "
+                                     f"'chosen'+'rejected' field, found {sorted(keys)}")
                 return _trainable(kind, where)
     raise ForgeError(f"{path}: empty file; {where} has no records")
 
 
 def _trainable(kind: str, where: str) -> str:
-    """Mixtures train on text and chat records; preference and completion records are refused."""
-    if kind not in ("text", "chat"):
-        raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on yet; give a dataset of "
-                         
-                         "text or chat records (e.g. the data/text or data/chat folder of a curated dataset)")
+    """Mixtures train on every record kind: text, chat, completion and preference (pairs, mixtures/pairs.py)."""
+    if kind not in TRAINABLE_KINDS:
+        raise ForgeError(f"{where}: holds {kind} records, which a mixture cannot train on; give a dataset of "
+                         "text, chat, completion or preference records (e.g. the data/text or data/chat folder of a curated "
+                         "dataset)")
     return kind
 
 
@@ -78,17 +80,30 @@ def _one_kind(src: Source, files: list[Path], where: str) -> tuple[list[Path], s
         try:
             kind = kind_of(pq.read_schema(f))
         except ValueError as e:
-            raise ForgeError(f"{f}: {e}; a source holds text or chat records") from e
+            raise ForgeError(f"{f}: {e}; a source holds text, chat, completion or preference records") from e
         by_kind.setdefault(_trainable(kind, where) if src.kind is None else kind, []).append(f)
     if src.kind is not None:
         if src.kind not in by_kind:
             raise ForgeError(f"{where}: Source.kind={src.kind!r} but the dataset holds only "
                              f"{' and '.join(sorted(by_kind))} records; fix Source.kind")
+        if src.kind == "completion":
+            _one_form(by_kind[src.kind], where)
         return by_kind[src.kind], src.kind
     if len(by_kind) > 1:
-        raise ForgeError(f"{where}: holds both text and chat records; set Source.kind to 'text' or 'chat'")
+        kinds = " and ".join(sorted(by_kind, key=TRAINABLE_KINDS.index))
+        raise ForgeError(f"{where}: holds both {kinds} records; set Source.kind to one of them")
     kind = next(iter(by_kind))
+    if kind == "completion":
+        _one_form(by_kind[kind], where)
     return by_kind[kind], kind
+
+
+def _one_form(files: list[Path], where: str) -> None:
+    """Completion files of one form: strings and conversations cannot share a Parquet column."""
+    forms = {str(pq.read_schema(f).field("completion").type) for f in files}
+    if len(forms) > 1:
+        raise ForgeError(f"{where}: holds completion records in both the standard (string) and the conversational "
+                         "form; give one Source per form (e.g. data/completion and data/completion_conversational)")
 
 
 def _content_id(root: Path, files: list[Path]) -> str:

@@ -18,7 +18,9 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, PrivateAttr, model_validator
 
 from dataforge.core.errors import SpecError
+from dataforge.core.hashing import canonical_json
 from dataforge.core.spec import SpecModel, check_name
+from mixtures.templates import DEFAULT_TEMPLATE, chat_identity, chat_problem
 
 WEIGHT_SUM_TOLERANCE = 1e-6
 # Sizes outside these bounds are mistakes (a typo'd exponent, a missing unit), refused before any work:
@@ -54,6 +56,12 @@ class _SpecModel(SpecModel):
         super().__init__(**data)
 
 
+def _check_chat(where: str, template: str | None, roles: dict[str, str] | None, prompt: str | None) -> None:
+    problem = chat_problem(template, roles, prompt)
+    if problem:
+        raise MixtureSpecError(f"{where}.{problem}")
+
+
 class Source(_SpecModel):
     """One input of a mixture: a dataset dir the engine wrote, a plain Parquet/JSONL dir, or a manifest id.
 
@@ -63,26 +71,37 @@ class Source(_SpecModel):
         max_epochs: the most times the build may repeat the source over all stages (None: at most
             MAX_EPOCHS = 1000, the largest value allowed).
         holdout_docs: documents held out for the validation slice (at most a tenth of the source).
-        kind: "text" or "chat": which records to take from a dataset that holds both (curating
-            generated chat records together with web text gives one such dataset); None takes the
-            dataset's only kind.
+        kind: "text", "chat", "completion" or "preference": which records to take from a dataset that holds
+            several (curating generated chat records together with web text gives one such dataset); None
+            takes the dataset's only kind.
+        chat_template, roles, system_prompt: this source's chat settings (mixtures/templates.py); None
+            takes the mixture's. `system_prompt="none"` adds no system prompt. Preference sources are
+            rendered with the tokenizer's own template (mixtures/pairs.py).
     Example:
         math = Source("math", path="curated/math", max_epochs=4)
         sft = Source("sft", path="curated/all", kind="chat")
+        agent = Source("agent", path="curated/tools", chat_template="chatml-tools", roles={"assistant": "me"})
     """
 
     name: str
     path: str
     max_epochs: float | None = Field(default=None, gt=0, le=MAX_EPOCHS)
     holdout_docs: int = Field(default=32, ge=0)
-    kind: Literal["text", "chat"] | None = None
+    kind: Literal["text", "chat", "completion", "preference"] | None = None
+    chat_template: str | None = None
+    roles: dict[str, str] | None = None
+    system_prompt: str | None = None
 
     @model_validator(mode="after")
     def _names(self) -> Source:
         _check_name("Source name", self.name)
         if not self.path:
             raise MixtureSpecError(f"Source({self.name!r}).path: empty; give a dataset directory or a manifest id")
+        _check_chat(f"Source({self.name!r})", self.chat_template, self.roles, self.system_prompt)
         return self
+
+    def __hash__(self) -> int:  # a Source is a weights key; `roles` (a dict) has no hash of its own
+        return hash(canonical_json(self.model_dump(mode="json")))
 
 
 class Stage(_SpecModel):
@@ -183,6 +202,11 @@ class Mixture(_SpecModel):
         append_eos: end each text document with the tokenizer's EOS token (chat documents end with the
             template's own end-of-turn tokens).
         shard_tokens: about how many tokens one shard file holds.
+        chat_template: "tokenizer" (its own template), "chatml-tools", or a .jinja file beside the spec.
+        roles: contract role -> rendered name, e.g. {"assistant": "me"} (the loss mask still follows the
+            assistant turns).
+        system_prompt: "default" (the template's), "none" or None (no system prompt added), or a text
+            inserted as the system message of conversations that have none.
     Example:
         Mixture(name="demo", tokenizer="embedded", seed=1234, stages=[Stage("stable", tokens=10_000,
                 weights={web: 1.0})])
@@ -196,6 +220,9 @@ class Mixture(_SpecModel):
     append_eos: bool = True
     shard_tokens: int = Field(default=1 << 28, ge=SHARD_TOKENS_RANGE[0], le=SHARD_TOKENS_RANGE[1])
     description: str = ""
+    chat_template: str = DEFAULT_TEMPLATE
+    roles: dict[str, str] = Field(default_factory=dict)
+    system_prompt: str | None = "default"
     _by_name: dict[str, Source] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="before")
@@ -209,9 +236,17 @@ class Mixture(_SpecModel):
             data = {**data, "sources": found}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_system_prompt(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "system_prompt" in data and data["system_prompt"] is None:
+            data = {**data, "system_prompt": "none"}  # one spelling, so the id does not depend on it
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Mixture:
         _check_name("Mixture name", self.name)
+        _check_chat(f"Mixture({self.name!r})", self.chat_template, self.roles, self.system_prompt)
         if not self.tokenizer:
             raise MixtureSpecError(f"Mixture({self.name!r}).tokenizer: empty; give a local HF tokenizer folder "
                                    "or 'embedded'")
@@ -256,6 +291,8 @@ class Mixture(_SpecModel):
         because the source manifest ids and the tokenizer hash already pin their content."""
         spec = self.to_json()
         spec.pop("tokenizer")
+        chat_identity(spec, {"chat_template": DEFAULT_TEMPLATE, "roles": {}, "system_prompt": "default"})
         for s in spec["sources"]:
             s.pop("path")
+            chat_identity(s, {"chat_template": None, "roles": None, "system_prompt": None})
         return spec

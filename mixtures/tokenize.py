@@ -1,10 +1,11 @@
 """Executor-side tokenization: one Arrow batch of records in, one batch of token arrays out.
 
 Text records are encoded in batches by the Rust tokenizer behind the HF fast tokenizer, with EOS appended.
-Chat records are rendered with the tokenizer's chat template; the assistant-token mask is built from the
-character span of each assistant turn and the tokens' offsets. Spans come from `{% generation %}` markers
-when the template has them, else from rendering the conversation prefix by prefix, so templates without
-markers (most of them) work too. A record that cannot be tokenized comes out with a quarantine `reason`
+Chat records are rendered with their source's chat settings (template, role names, system-prompt
+policy: mixtures/templates.py) into one or more text segments (mixtures/chat_render.py: one for most
+templates, one per rewritten turn for templates that rewrite earlier turns); the assistant-token mask is
+built from the character span of each trained assistant turn and the tokens' offsets. Completion records
+are in mixtures/completions.py. A record that cannot be tokenized comes out with a quarantine `reason`
 instead of tokens.
 """
 
@@ -19,19 +20,13 @@ import pyarrow as pa
 
 from dataforge.core.hashing import canonical_json, text_id
 from dataforge.core.records import ROLES
+from mixtures.chat_render import ChatRenderError, Segment, prepare, segments
 
 TOKENIZED_DDL = ("src int, doc_id string, key long, chash long, ntok long, tokens binary, mask binary, "
-                 "reason string")
+                 "reason string, split long")
 _SCHEMA = pa.schema([("src", pa.int32()), ("doc_id", pa.string()), ("key", pa.int64()), ("chash", pa.int64()),
-                     ("ntok", pa.int64()), ("tokens", pa.binary()), ("mask", pa.binary()), ("reason", pa.string())])
-
-
-class ChatRenderError(ValueError):
-    """A conversation the template cannot render with a usable assistant mask; `reason` is the quarantine tag."""
-
-    def __init__(self, reason: str, detail: str = ""):
-        super().__init__(detail or reason)
-        self.reason = reason
+                     ("ntok", pa.int64()), ("tokens", pa.binary()), ("mask", pa.binary()), ("reason", pa.string()),
+                    ("split", pa.int64())])  # split: a preference pair's chosen length (mixtures/pairs.py)
 
 
 def doc_key(source: str, doc_id: str) -> int:
@@ -40,37 +35,23 @@ def doc_key(source: str, doc_id: str) -> int:
     return int.from_bytes(d, "little", signed=True)
 
 
-def _content_hash(tokens: bytes, mask: bytes | None) -> int:
+def _content_hash(tokens: bytes, mask: bytes | None, split: int | None = None) -> int:
     h = hashlib.blake2b(tokens, digest_size=8)
     if mask is not None:
         h.update(mask)
+    if split is not None:  # the same tokens cut elsewhere are another pair
+        h.update(split.to_bytes(8, "little"))
     return int.from_bytes(h.digest(), "little", signed=True)
 
 
-def assistant_spans(chat, messages: list[dict[str, str]], kwargs: dict[str, Any]) -> tuple[str, list[tuple[int, int]]]:
-    """Render `messages` with a ChatRenderer; return the text and the [start, end) character span of each
-    assistant turn (from `{% generation %}` markers when the template has them, else prefix by prefix)."""
-    if not any(m["role"] == "assistant" for m in messages):
-        raise ChatRenderError("no_assistant_turn")
-    if chat.marked:
-        full, marked = chat.render(messages, spans=True, **kwargs)
-        if marked:
-            return full, [(int(a), int(b)) for a, b in marked]
-    full, _ = chat.render(messages, **kwargs)
-    spans = []
-    for i, m in enumerate(messages):
-        if m["role"] != "assistant":
-            continue
-        before = chat.render(messages[:i], add_generation_prompt=True, **kwargs)[0] if i else ""
-        upto = chat.render(messages[: i + 1], **kwargs)[0]
-        if not (full.startswith(before) and full.startswith(upto) and len(upto) > len(before)):
-            raise ChatRenderError("chat_template_not_incremental",
-                                  "the template renders a conversation prefix differently from the whole")
-        end = len(upto)
-        while end > len(before) and upto[end - 1].isspace():  # no loss on the newline after end-of-turn
-            end -= 1
-        spans.append((len(before), end))
-    return full, spans
+def assistant_spans(chat, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> tuple[str, list[tuple[int, int]]]:
+    """Render `messages` with a ChatRenderer as one text; return it and the [start, end) character span of
+    each assistant turn. A template that needs several segments (mixtures/chat_render.py) is refused here."""
+    segs = segments(chat, messages, kwargs)
+    if len(segs) != 1:
+        raise ChatRenderError("chat_template_not_incremental",
+                              "the template renders a conversation prefix differently from the whole")
+    return segs[0]
 
 
 def _check_messages(raw: Any) -> list[dict[str, Any]]:
@@ -96,17 +77,19 @@ def _new_rows() -> dict[str, list]:
     return {name: [] for name in _SCHEMA.names}
 
 
-def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray | None, reason=None):
+def _emit(rows, src, source, doc_id, tokens: np.ndarray | None, mask: np.ndarray | None, reason=None,
+          split: int | None = None):
     rows["src"].append(src)
     rows["doc_id"].append(doc_id)
     rows["key"].append(doc_key(source, doc_id))
+    rows["split"].append(None if reason is not None else split)
     if reason is not None:
         for k, v in (("chash", 0), ("ntok", 0), ("tokens", None), ("mask", None), ("reason", reason)):
             rows[k].append(v)
         return
     tb = tokens.astype("<u4", copy=False).tobytes()
     mb = None if mask is None else mask.astype(np.uint8, copy=False).tobytes()
-    rows["chash"].append(_content_hash(tb, mb))
+    rows["chash"].append(_content_hash(tb, mb, split))
     rows["ntok"].append(len(tokens))
     rows["tokens"].append(tb)
     rows["mask"].append(mb)
@@ -146,14 +129,57 @@ def tokenize_text_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
         yield _out_batch(rows)
 
 
-def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str,
-                          payload: dict) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body for a chat source: Parquet columns (`id`, `messages`, ...) or JSONL lines (`value`),
-    read by `mixtures.chat_input.chat_records`."""
-    from mixtures.chat_input import chat_records, template_drops
-    from mixtures.tokenizer import chat_renderer, rust_tokenizer
+def render_conversation(chat, messages: list[dict[str, Any]], kwargs: dict[str, Any], settings: dict[str, Any],
+                        train_from: int = 0) -> list[Segment]:
+    """A checked conversation's segments (mixtures/chat_render.py) under a source's chat settings; assistant
+    turns from index `train_from` on are trained. Raises ChatRenderError."""
+    from mixtures.chat_input import template_drops
 
-    chat, rust = chat_renderer(payload), rust_tokenizer(payload)
+    if chat is None:
+        raise ChatRenderError("no_chat_template")
+    dropped = template_drops(chat.template, messages, kwargs.get("tools"))
+    if dropped is not None:
+        raise ChatRenderError(dropped)
+    msgs, inserted = prepare(messages, settings)
+    return segments(chat, msgs, kwargs, settings, train_from + inserted if train_from else 0)
+
+
+def source_renderer(payload: dict, settings: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
+    """(ChatRenderer or None, settings) for a source; no settings: the tokenizer's template as it is."""
+    from mixtures.tokenizer import chat_renderer
+
+    settings = settings or {"template": payload.get("chat_template")}
+    template = settings.get("template")
+    return (chat_renderer(payload, template) if template else None), settings
+
+
+def emit_rendered(rows, src: int, source: str, rust, rendered: list[tuple[str, list[Segment]]]) -> None:
+    """Encode every segment of a batch at once; a record's tokens and mask are its segments', in order."""
+    texts = [text for _, segs in rendered for text, _ in segs]
+    encodings = iter(rust.encode_batch(texts, add_special_tokens=False) if texts else [])
+    for doc_id, segs in rendered:
+        toks, masks = [], []
+        for _, spans in segs:
+            enc = next(encodings)
+            ids = np.asarray(enc.ids, dtype=np.uint32)
+            starts = np.asarray([o[0] for o in enc.offsets], dtype=np.int64)
+            mask = np.zeros(len(ids), dtype=np.uint8)
+            for a, b in spans:
+                mask[(starts >= a) & (starts < b)] = 1
+            toks.append(ids)
+            masks.append(mask)
+        _emit(rows, src, source, doc_id, np.concatenate(toks), np.concatenate(masks))
+
+
+def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, payload: dict,
+                          settings: dict[str, Any] | None = None) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body for a chat source: Parquet columns (`id`, `messages`, ...) or JSONL lines (`value`),
+    read by `mixtures.chat_input.chat_records`, rendered with the source's chat settings
+    (`ChatSettings.payload()`; None: the tokenizer's template)."""
+    from mixtures.chat_input import chat_records
+    from mixtures.tokenizer import rust_tokenizer
+
+    (chat, settings), rust = source_renderer(payload, settings), rust_tokenizer(payload)
     for batch in batches:
         rows, rendered = _new_rows(), []
         for doc_id, raw, kwargs, reason in chat_records(batch):
@@ -162,21 +188,10 @@ def tokenize_chat_batches(batches: Iterator[pa.RecordBatch], *, src: int, source
                     raise ChatRenderError(reason)
                 messages = _check_messages(raw)
                 doc_id = doc_id or text_id(canonical_json(messages))
-                dropped = template_drops(chat.template, messages, kwargs.get("tools"))
-                if dropped is not None:
-                    raise ChatRenderError(dropped)
-                text, spans = assistant_spans(chat, messages, kwargs)
-                rendered.append((doc_id, text, spans))
+                rendered.append((doc_id, render_conversation(chat, messages, kwargs, settings)))
             except ChatRenderError as e:
                 _emit(rows, src, source, doc_id or text_id(canonical_json(raw)), None, None, e.reason)
             except Exception:  # noqa: BLE001 - a template error on one record must not crash the job
                 _emit(rows, src, source, doc_id or text_id(canonical_json(raw)), None, None, "chat_template_error")
-        encodings = rust.encode_batch([t for _, t, _ in rendered], add_special_tokens=False) if rendered else []
-        for (doc_id, _, spans), enc in zip(rendered, encodings, strict=True):
-            toks = np.asarray(enc.ids, dtype=np.uint32)
-            starts = np.asarray([o[0] for o in enc.offsets], dtype=np.int64)
-            mask = np.zeros(len(toks), dtype=np.uint8)
-            for a, b in spans:
-                mask[(starts >= a) & (starts < b)] = 1
-            _emit(rows, src, source, doc_id, toks, mask)
+        emit_rendered(rows, src, source, rust, rendered)
         yield _out_batch(rows)

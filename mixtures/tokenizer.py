@@ -24,7 +24,7 @@ SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
                     "chat_template.jinja", "chat_template.json", "vocab.json", "vocab.txt", "merges.txt",
                     "tokenizer.model", "spiece.model")
-_LOADED: dict[tuple[str, str], object] = {}
+_LOADED: dict[tuple[str, ...], object] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +165,14 @@ def rust_tokenizer(payload: dict):
     return _LOADED[key]
 
 
-def chat_renderer(payload: dict):
-    """Renders conversations with the tokenizer's chat template, as `apply_chat_template` does, without
-    loading the HF tokenizer class (whose import pulls in torch) on every executor."""
-    key = ("chat", payload["hash"])
+def chat_renderer(payload: dict, template: str | None = None):
+    """Renders conversations with `template` (default: the tokenizer's chat template), as
+    `apply_chat_template` does, without loading the HF tokenizer class (whose import pulls in torch) on
+    every executor."""
+    template = payload["chat_template"] if template is None else template
+    key = ("chat", payload["hash"], sha256_bytes(template.encode("utf-8")))
     if key not in _LOADED:
-        _LOADED[key] = ChatRenderer(payload["chat_template"], payload["special_tokens"])
+        _LOADED[key] = ChatRenderer(template, payload["special_tokens"])
     return _LOADED[key]
 
 

@@ -1,7 +1,8 @@
 """The thin DeepSpeed trainer: reads a versioned mixture, follows its stages, traces every step.
 
-    from training import Run, Model, DeepSpeed, Optimizer, Schedule
-    run = Run(name="tiny", mixture="3f2a...", model=Model(config={"model_type": "llama", ...}))
+    from training import Run, Model, DeepSpeed, Optimizer, Schedule, StageOptim, StartFrom, GenEval
+    run = Run(name="tiny", mixture="3f2a...", model=Model(config={"model_type": "llama", ...}),
+              stage_optim={"sft": StageOptim(lr=1e-5, kind="cosine", reset_optimizer=True)})
 
 DeepSpeed does the distributed work; this package does the data and the schedule: packed batches
 with document masking, stage boundaries taken from the mixture, exact resume and trace.
@@ -12,19 +13,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from training.metrics import MetricsLog, flops_per_token, plot_loss
+from training.evals import GenEval, exact_match
+from training.init import StartFrom
+from training.metrics import MetricsLog, flops_per_token
+from training.optim import StageOptim
 from training.packing import Packer, PackerState, StepPlan, best_fit_decreasing
+from training.plot import plot_loss
 from training.schedule import StageSchedule
-from training.spec import DeepSpeed, Model, Optimizer, Run, Schedule
+from training.spec import DPO, DeepSpeed, Model, Optimizer, Run, Schedule
 
 if TYPE_CHECKING:
     from training.engine import Trainer, TrainResult
     from training.loader import MixtureLoader
 
 __all__ = [
-    "DeepSpeed", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState", "Run", "TrainResult",
-    "Schedule", "StageSchedule", "StepPlan", "Trainer", "best_fit_decreasing", "flops_per_token", "plot_loss",
-    "trace",
+    "DPO", "DeepSpeed", "GenEval", "MetricsLog", "MixtureLoader", "Model", "Optimizer", "Packer", "PackerState",
+    "Run", "Schedule", "StageOptim", "StageSchedule", "StartFrom", "StepPlan", "TrainResult", "Trainer",
+    "best_fit_decreasing", "exact_match", "flops_per_token", "plot_loss", "trace",
 ]
 
 

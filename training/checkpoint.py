@@ -107,11 +107,12 @@ def _weights_only_loads(engine) -> None:
     engine.checkpoint_engine.load = load
 
 
-def load(engine, run_dir: Path, tag: str) -> dict[str, Any]:
-    """Load model, optimizer and engine state of `tag`; returns the client state saved with it."""
+def load(engine, run_dir: Path, tag: str, optimizer: bool = True) -> dict[str, Any]:
+    """Load model, optimizer and engine state of `tag` (only the weights without `optimizer`);
+    returns the client state saved with it."""
     _weights_only_loads(engine)
-    path, state = engine.load_checkpoint(str(run_dir / CKPT_DIR), tag=tag, load_optimizer_states=True,
-                                         load_lr_scheduler_states=False)
+    path, state = engine.load_checkpoint(str(run_dir / CKPT_DIR), tag=tag, load_optimizer_states=optimizer,
+                                         load_lr_scheduler_states=False, load_module_only=not optimizer)
     if path is None:
         raise ForgeError(f"{run_dir / CKPT_DIR / tag}: DeepSpeed could not load this checkpoint; "
                          "is it complete? remove it and `latest` will point to the previous one")

@@ -55,17 +55,14 @@ def deepspeed_config(run: Run, device_type: str, run_dir: Path) -> dict[str, Any
 
 
 def adamw(model, run: Run, device_type: str):
-    """AdamW with no weight decay on biases and norm weights (the 1-D parameters)."""
+    """AdamW with no weight decay on embeddings, norms and biases by default (`optimizer.no_decay`)."""
     import torch
 
-    decay, no_decay = [], []
-    for p in model.parameters():
-        if p.requires_grad:
-            (decay if p.ndim >= 2 else no_decay).append(p)
+    from training.optim import param_groups
+
     opt = run.optimizer
-    groups = [{"params": decay, "weight_decay": opt.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas, eps=opt.eps,
-                             fused=device_type == "cuda")
+    return torch.optim.AdamW(param_groups(model, opt.weight_decay, opt.no_decay), lr=opt.lr, betas=opt.betas,
+                             eps=opt.eps, fused=device_type == "cuda")
 
 
 def initialize(wrapper, run: Run, device_type: str, run_dir: Path):

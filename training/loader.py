@@ -26,6 +26,20 @@ def stage_lengths(stage) -> np.ndarray:
     return np.fromiter((len(stage.piece(i).tokens) for i in range(n)), dtype=np.int64, count=n)
 
 
+def row_len(stage) -> int:
+    """Tokens per packed row: seq_len, or twice it for a preference stage (a pair per two sequences)."""
+    return int(stage.seq_len) * (2 if getattr(stage, "pairs", False) else 1)
+
+
+def budget_lengths(stages) -> list[np.ndarray]:
+    """Per stage, the lengths of the pieces it feeds: its index in order, cut at its token budget."""
+    out = []
+    for st in stages:
+        full = stage_lengths(st)
+        out.append(full[:cut_to_budget(full, int(st.tokens))])
+    return out
+
+
 @dataclass
 class Batch:
     """One optimizer step as this rank sees it.
@@ -43,6 +57,7 @@ class Batch:
     micro: list[PackedRows]
     loss_tokens: int
     tokens_by_source: dict[str, int]
+    pairs: int = 0  # preference pairs in the whole global batch (a DPO stage's loss normalizer), else 0
 
     @property
     def padding_fraction(self) -> float:
@@ -76,12 +91,9 @@ class MixtureLoader:
         self.stages = list(mixture.stages)
         self.world, self.rank, self.grad_accum = world, rank, grad_accum
         self.micro_batches = grad_accum * world
-        lengths = []
-        for st in self.stages:
-            full = stage_lengths(st)
-            lengths.append(full[:cut_to_budget(full, int(st.tokens))])
-        self.lengths = lengths
-        self.packer = Packer(lengths, [int(st.seq_len) for st in self.stages],
+        self.lengths = lengths = budget_lengths(self.stages)
+        # a preference stage packs whole pairs, each two sequences of at most seq_len, into rows of 2 x seq_len
+        self.packer = Packer(lengths, [row_len(st) for st in self.stages],
                              rows=micro_batch_size * self.micro_batches, micro_batches=self.micro_batches,
                              lookahead=lookahead)
         self.tokens_by_source: dict[str, int] = {}
@@ -115,9 +127,10 @@ class MixtureLoader:
         for g in range(self.grad_accum):
             j = self.rank * self.grad_accum + g  # rank-major: rank r owns micro-batches r*gas...
             rows = pieces[j * per_micro:(j + 1) * per_micro]
-            micro.append(pack_rows([[(p.tokens, p.loss_mask) for p in row] for row in rows], plan.seq_len))
+            micro.append(pack_rows([[d for p in row for d in _documents(p)] for row in rows], plan.seq_len))
+        pairs = sum(len(row) for row in pieces) if getattr(stage, "pairs", False) else 0
         return Batch(plan=plan, stage_name=stage.name, sft=bool(stage.sft), micro=micro,
-                     loss_tokens=loss_tokens, tokens_by_source=by_source)
+                     loss_tokens=loss_tokens, tokens_by_source=by_source, pairs=pairs)
 
     # -- checkpoint state ---------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -142,10 +155,19 @@ class MixtureLoader:
         self.tokens_by_source = {k: int(v) for k, v in state["tokens_by_source"].items()}
 
 
+def _documents(piece) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The documents of a piece as a row holds them: a preference pair is two, chosen then rejected, so in
+    a packed row pair j is segments 2j + 1 and 2j + 2 (training/dpo.py relies on it)."""
+    c = getattr(piece, "chosen_length", None)
+    if c is None:
+        return [(piece.tokens, piece.loss_mask)]
+    return [(piece.tokens[:c], piece.loss_mask[:c]), (piece.tokens[c:], piece.loss_mask[c:])]
+
+
 def _labelled(piece) -> int:
     if piece.loss_mask is None:
         return max(len(piece.tokens) - 1, 0)
-    return int(np.count_nonzero(np.asarray(piece.loss_mask)[1:]))
+    return sum(int(np.count_nonzero(np.asarray(m)[1:])) for _, m in _documents(piece))
 
 
 def validation_rows(pieces: Sequence, seq_len: int, rows_per_micro: int, world: int, rank: int,
@@ -159,8 +181,9 @@ def validation_rows(pieces: Sequence, seq_len: int, rows_per_micro: int, world: 
     for p in pieces:
         if len(docs) >= max_pieces:
             break
-        mask = None if p.loss_mask is None else np.asarray(p.loss_mask)[:seq_len]
-        docs.append((np.asarray(p.tokens)[:seq_len], mask))
+        tokens, mask = _documents(p)[0]  # of a preference pair: the chosen sequence (its answer's loss)
+        mask = None if mask is None else np.asarray(mask)[:seq_len]
+        docs.append((np.asarray(tokens)[:seq_len], mask))
     bins, _ = best_fit_decreasing([(i, len(t)) for i, (t, _) in enumerate(docs)], seq_len, max(len(docs), 1))
     per_pass = rows_per_micro * world
     n_micro = max(1, -(-len(bins) // per_pass))

@@ -38,10 +38,6 @@ class PackedRows:
     def loss_tokens(self) -> int:
         return int((self.labels != IGNORE).sum())
 
-    @property
-    def real_tokens(self) -> int:
-        return int((self.segments > 0).sum())
-
 
 def pack_rows(rows: Sequence[Sequence[tuple[np.ndarray, np.ndarray | None]]], seq_len: int) -> PackedRows:
     """Lay out documents `(tokens, loss_mask or None)` row by row.

@@ -1,7 +1,8 @@
-"""Run metrics: `metrics.jsonl` (one line per step), MFU, and the loss curve with stage boundaries.
+"""Run metrics: `metrics.jsonl` (one line per step) and MFU; the loss plot is in training/plot.py.
 
 Each line: step, stage, loss, lr, grad_norm, tokens, tokens_per_s, mfu, padding, tokens consumed per
-source so far, and on validation steps `val_loss` per source (each source's held-out slice).
+source so far, and on validation steps `val_loss` per source (each source's held-out slice) and
+`evals` (each generation eval's pass rate).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from training.plot import plot_loss  # noqa: F401 - its historical home
 
 # Dense bf16 peak TFLOP/s of known accelerators, for MFU when the spec gives none.
 PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "H800": 989.0, "GH200": 989.0, "A100": 312.0, "A800": 312.0,
@@ -80,39 +83,3 @@ def stage_ends(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in records:
         ends[r["stage"]] = r
     return list(ends.values())
-
-
-def plot_loss(records: list[dict[str, Any]], out: str | Path, title: str = "") -> Path:
-    """PNG of training loss per step, validation loss per source, and a line at each stage switch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
-    steps = [r["step"] for r in records]
-    ax.plot(steps, [r["loss"] for r in records], lw=1.2, label="train loss")
-    sources = sorted({s for r in records for s in (r.get("val_loss") or {})})
-    for src in sources:
-        pts = [(r["step"], r["val_loss"][src]) for r in records if src in (r.get("val_loss") or {})]
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o--", ms=3, lw=0.8, label=f"val {src}")
-    prev = None
-    for r in records:
-        if prev is not None and r["stage"] != prev["stage"]:
-            ax.axvline(r["step"] - 0.5, color="grey", ls=":", lw=1)
-            ax.text(r["step"], ax.get_ylim()[1], f" {r['stage']}", va="top", fontsize=8, color="grey")
-        prev = r
-    if records:
-        ax.text(records[0]["step"], ax.get_ylim()[1], f" {records[0]['stage']}", va="top", fontsize=8,
-                color="grey")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.set_title(title or "loss")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out

@@ -16,11 +16,12 @@ from torch.utils.checkpoint import checkpoint
 from training.masking import IGNORE
 
 
-def _chunk_loss(head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, softcap: float | None):
+def _chunk_loss(head: nn.Module, hidden: torch.Tensor, targets: torch.Tensor, softcap: float | None,
+                reduction: str = "sum"):
     logits = head(hidden).float()
     if softcap:
         logits = torch.tanh(logits / softcap) * softcap
-    return F.cross_entropy(logits, targets, reduction="sum")
+    return F.cross_entropy(logits, targets, reduction=reduction)
 
 
 class PackedCausalLM(nn.Module):
@@ -43,7 +44,9 @@ class PackedCausalLM(nn.Module):
         self.model = model
         self.chunk_tokens = chunk_tokens
 
-    def forward(self, input_ids, position_ids, labels, **attention):
+    def forward(self, input_ids, position_ids, labels, per_token: bool = False, **attention):
+        """(summed loss, labelled tokens); with `per_token`, (log-probability of each labelled target in
+        row-major order, labelled tokens) instead: what a DPO stage sums per sequence (training/dpo.py)."""
         hidden = self.model.base_model(input_ids=input_ids, position_ids=position_ids, use_cache=False,
                                        **attention).last_hidden_state
         hidden = hidden.reshape(-1, hidden.shape[-1])
@@ -55,6 +58,12 @@ class PackedCausalLM(nn.Module):
         n = targets.numel()
         if n == 0:  # a micro-batch of padding: a zero that still touches every weight for ZeRO
             return hidden.sum() * 0.0 + sum(p.sum() for p in head.parameters()) * 0.0, 0
+        if per_token:  # several chunks are recomputed in backward, as for the summed loss below
+            cuts = [slice(i, i + self.chunk_tokens) for i in range(0, n, self.chunk_tokens)]
+            if len(cuts) == 1:
+                return -_chunk_loss(head, hidden, targets, softcap, "none"), n
+            return -torch.cat([checkpoint(_chunk_loss, head, hidden[c], targets[c], softcap, "none",
+                                          use_reentrant=False) for c in cuts]), n
         if n <= self.chunk_tokens:
             return _chunk_loss(head, hidden, targets, softcap), n
         total = hidden.new_zeros((), dtype=torch.float32)

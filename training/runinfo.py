@@ -31,23 +31,35 @@ def claim_run_dir(out: Path, *, resume: bool, overwrite: bool, is_main: bool) ->
 
 
 def write_run_manifest(out: Path, run: Run, mixture_id: str, steps: int, complete: bool,
-                       stage_losses: list[dict[str, Any]]) -> Manifest:
+                       stage_losses: list[dict[str, Any]], source: dict[str, Any] | None = None,
+                       evals: dict[str, dict[str, Any]] | None = None) -> Manifest:
     """Hash the exported model and the metrics (not the checkpoints, which can be huge) and write
-    `manifest.json` last; its parent is the mixture id."""
+    `manifest.json` last; its parents are the mixture id and, for a run started from another run,
+    that run's manifest id."""
     import datetime as dt
 
     files = {f"model/{k}": v for k, v in data_files(out / "model").items()}
     files.update({k: v for k, v in data_files(out).items() if k == "metrics.jsonl"})
     config = redact(run.model_dump(mode="json"))  # e.g. a monitor's key in the DeepSpeed config
-    parents = [mixture_id]
+    parents = [mixture_id] + ([source["run_id"]] if source and source.get("run_id") else [])
     mid = stable_hash({"kind": "run", "parents": parents, "config": config, "files": files})
     now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     counts = {"steps": steps, "complete": complete}
-    extra = {"stage_end_loss": {r["stage"]: {"step": r["step"], "loss": r["loss"]} for r in stage_losses}}
+    extra: dict[str, Any] = {"stage_end_loss": {r["stage"]: {"step": r["step"], "loss": r["loss"]}
+                                                for r in stage_losses}}
+    intro = [f"Trained on mixture `{mixture_id}`; the final model is in `model/`, the loss curve in "
+             "`loss.png`, TensorBoard event files (if enabled) under `tensorboard/`."]
+    if source:
+        extra["start_from"] = source
+        what = "its exported model" if source["checkpoint"] == "model" else f"checkpoint `{source['checkpoint']}`"
+        state = " with its optimizer state" if source.get("optimizer_state") else ""
+        intro.append(f"Started from run `{source['run']}` ({what}{state}).")
+    if evals:
+        extra["evals"] = evals
+        intro.append("Generation evals (last score): " + ", ".join(
+            f"`{name}` {v['score']:.3f} (step {v['step']}, stage {v['stage']})" for name, v in sorted(evals.items())))
     manifest = Manifest(id=mid, kind="run", parents=parents, config=config, counts=counts, files=files,
                         code_version=code_version(), created_at=now, extra=extra)
-    write_card(out, manifest, title=f"Training run `{run.name}`",
-               intro=[f"Trained on mixture `{mixture_id}`; the final model is in `model/`, the loss curve in "
-                      "`loss.png`."])
+    write_card(out, manifest, title=f"Training run `{run.name}`", intro=intro)
     manifest.write(out)
     return manifest

@@ -6,14 +6,17 @@ therefore starts on the very step the loader switches to the decay stage and end
 step (half a step's worth above its floor, so no step trains at a zero rate), with no step number
 typed anywhere. Because it depends only on the loader state, a resumed run recomputes exactly the
 same learning rates.
+
+A stage with its own `run.stage_optim` entry follows its own curve (training/optim.py) and is left
+out of the run-level schedule, whose warmup, WSD decay and whole-span shapes cover the other stages.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+from training.optim import StageOptim, curve, stage_lr
 from training.spec import Schedule
 
 
@@ -26,6 +29,7 @@ class StageSchedule:
         peak_lr: the optimizer's learning rate.
         stage_names: the mixture's stages, in order.
         stage_tokens: real tokens each stage feeds (the loader's `stage_totals`).
+        stage_optim: stages with their own settings, by name (`run.stage_optim`).
     Example:
         s = StageSchedule(Schedule(kind="wsd"), 1e-3, ["stable", "decay"], [8000, 2000])
         s.lr(stage=1, stage_tokens_done=2000)  # the floor, at the very end of the decay stage
@@ -35,18 +39,27 @@ class StageSchedule:
     peak_lr: float
     stage_names: Sequence[str]
     stage_tokens: Sequence[int]
+    stage_optim: Mapping[str, StageOptim] = field(default_factory=dict)
+
+    @property
+    def covered(self) -> list[int]:
+        """The stages the run-level schedule drives (those without their own settings)."""
+        return [i for i, n in enumerate(self.stage_names) if n not in self.stage_optim]
 
     @property
     def decay_stages(self) -> list[int]:
-        if self.spec.kind != "wsd":
+        if self.spec.kind != "wsd" or not self.covered:
             return []
-        names = self.spec.decay_stages or [self.stage_names[-1]]
+        names = self.spec.decay_stages or [self.stage_names[self.covered[-1]]]
         return sorted(self.stage_names.index(n) for n in names)
 
     def boundaries(self) -> dict[str, float]:
         """Phase boundaries in tokens from the start of the run (for docs, run.json and plots)."""
         starts = [sum(self.stage_tokens[:i]) for i in range(len(self.stage_tokens))]
-        out = {"warmup_end": self.spec.warmup * self.stage_tokens[0]}
+        out: dict[str, float] = {}
+        if self.covered:
+            first = self.covered[0]
+            out["warmup_end"] = starts[first] + self.spec.warmup * self.stage_tokens[first]
         if self.decay_stages:
             out["decay_start"] = starts[self.decay_stages[0]]
         out["end"] = sum(self.stage_tokens)
@@ -57,19 +70,22 @@ class StageSchedule:
 
         The trainer asks for the middle of each step: the tokens before it plus half of its own.
         """
+        own = self.stage_optim.get(self.stage_names[stage])
+        if own is not None:
+            return stage_lr(own, self.peak_lr, stage_tokens_done, self.stage_tokens[stage])
+        covered = self.covered
         floor = self.peak_lr * self.spec.min_lr_ratio
-        done = sum(self.stage_tokens[:stage]) + stage_tokens_done
-        warm = self.spec.warmup * self.stage_tokens[0]
+        done = sum(self.stage_tokens[i] for i in covered if i < stage) + stage_tokens_done
+        warm = self.spec.warmup * self.stage_tokens[covered[0]]
         if done < warm:
             return self.peak_lr * done / warm
-        if self.spec.kind == "cosine":
-            span = sum(self.stage_tokens) - warm
-            p = min(max((done - warm) / span, 0.0), 1.0) if span > 0 else 1.0
-            return floor + (self.peak_lr - floor) * 0.5 * (1.0 + math.cos(math.pi * p))
+        if self.spec.kind != "wsd":  # one shape over every covered stage
+            span = sum(self.stage_tokens[i] for i in covered) - warm
+            return self.peak_lr * curve(self.spec, self.spec.kind, (done - warm) / span if span > 0 else 1.0)
         decay = self.decay_stages
         if stage not in decay:
-            # a stable stage after a decay stage (e.g. decay, then an SFT stage) trains at the floor
-            return floor if decay and stage > decay[0] and stage > decay[-1] else self.peak_lr
+            # a stage after the decay trains at the floor (Run.check_against refuses a floor of 0 there)
+            return floor if decay and stage > decay[-1] else self.peak_lr
         decay_total = sum(self.stage_tokens[i] for i in decay)
         decay_done = sum(self.stage_tokens[i] for i in decay if i < stage) + stage_tokens_done
         p = min(decay_done / decay_total, 1.0) if decay_total else 1.0

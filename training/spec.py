@@ -13,24 +13,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from dataforge.core.errors import SpecError
-from dataforge.core.spec import SpecModel, check_name
+from dataforge.core.spec import check_name
+from training.evals import GenEval
+from training.init import StartFrom
 from training.modelcheck import check_fields
-
-
-class _Spec(SpecModel):
-    """Training's spec base: errors name the field by where it always ends up in the run (`WHERE`).
-
-    A spec module builds `Model(...)`, `DeepSpeed(...)`, ... before `Run(...)`, so each class names
-    itself as `run.model`, `run.deepspeed`, ... rather than by its class name.
-    """
-
-    WHERE: ClassVar[str] = "run"
-
-    @classmethod
-    def error_line(cls, field: str, reason: str, more: str, data: dict[str, Any]) -> str:
-        if reason.startswith("run."):  # already names its full field (model config checks)
-            return " ".join(f"{reason}{more}".split())
-        return " ".join(f"{cls.WHERE}{'.' + field if field else ''}: {reason}{more}".split())
+from training.optim import NO_DECAY, LrShape, StageOptim
+from training.specbase import _Spec
+from training.tracking import Reporter, check_report_to
 
 
 class Model(_Spec):
@@ -80,6 +69,7 @@ class Optimizer(_Spec):
     betas: tuple[float, float] = (0.9, 0.95)
     eps: float = Field(1e-8, gt=0, allow_inf_nan=False)
     weight_decay: float = Field(0.1, ge=0, allow_inf_nan=False)
+    no_decay: tuple[Literal["embeddings", "norms", "biases"], ...] = NO_DECAY  # left out of weight decay
     WHERE: ClassVar[str] = "run.optimizer"
 
     @field_validator("betas")
@@ -91,27 +81,28 @@ class Optimizer(_Spec):
         return v
 
 
-class Schedule(_Spec):
-    """Learning-rate schedule whose phase boundaries are the mixture's stage boundaries.
+class Schedule(LrShape):
+    """Learning-rate schedule over the stages without their own `stage_optim`; its phase boundaries
+    are the mixture's stage boundaries.
 
     Args:
-        kind: `wsd` (warmup, stable, decay over `decay_stages`) or `cosine` (over the whole run).
-        warmup: fraction of the first stage's steps spent warming up linearly from 0.
+        kind: `wsd` (warmup, stable, decay over `decay_stages`), or a shape over all those stages:
+            `cosine`, `linear`, `constant`, `multi_step` (plateaus of `fractions` at `levels`).
+        warmup: fraction of the first such stage's tokens spent warming up linearly from 0.
         decay_stages: WSD only: the stages the learning rate decays over (default: the last stage).
         min_lr_ratio: the final learning rate as a fraction of the peak.
     Example:
         Schedule(kind="wsd", warmup=0.05, decay_stages=["decay"])
     """
 
-    kind: Literal["wsd", "cosine"] = "wsd"
+    kind: Literal["wsd", "cosine", "linear", "constant", "multi_step"] = "wsd"
     warmup: float = Field(0.05, ge=0, lt=1)
     decay_stages: list[str] | None = None
-    min_lr_ratio: float = Field(0.0, ge=0, le=1)
     WHERE: ClassVar[str] = "run.schedule"
 
     @model_validator(mode="after")
     def _decay_for_wsd(self) -> Schedule:
-        if self.kind == "cosine" and self.decay_stages:
+        if self.kind != "wsd" and self.decay_stages:
             raise ValueError("decay_stages: only a WSD schedule has decay stages")
         return self
 
@@ -148,6 +139,21 @@ class DeepSpeed(_Spec):
         return v
 
 
+class DPO(_Spec):
+    """The objective of a preference stage (a mixture stage of preference pairs), as TRL defines it.
+
+    Args:
+        loss_type: `sigmoid` (DPO), `ipo` (on per-token average log-ratios) or `apo_zero` (APO-zero).
+        beta: the strength of the pull towards the reference (the model at the start of the stage).
+    Example:
+        DPO(loss_type="apo_zero", beta=0.1)
+    """
+
+    loss_type: Literal["sigmoid", "ipo", "apo_zero"] = "sigmoid"
+    beta: float = Field(0.1, gt=0, allow_inf_nan=False)
+    WHERE: ClassVar[str] = "run.dpo"
+
+
 class Run(_Spec):
     """A training run on one mixture version.
 
@@ -162,10 +168,19 @@ class Run(_Spec):
         keep_checkpoints: checkpoints kept on disk (older ones are removed).
         rope_theta: per-stage RoPE base, by stage name (context extension); stages not named keep
             the model's own.
+        dpo: the DPO settings of preference stages, by stage name; a preference stage not named uses
+            `DPO()`. A stage of preference pairs always trains with the DPO objective.
         pack_lookahead: packing window, in global batches; more fills rows better, less keeps the
             mixture's order closer.
         peak_tflops: the accelerator's dense peak for MFU (None: known GPUs, none on CPU).
         seed: model initialization seed.
+        stage_optim: per-stage optimization by stage name (lr, warmup, shape, floor, weight decay,
+            optimizer reset); a stage named here takes its learning rate from these settings only.
+        report_to: trackers besides metrics.jsonl and loss.png: `tensorboard` (default), `wandb`
+            (offline unless WANDB_MODE says otherwise; needs the wandb package), or "none".
+        evals: generation-based evaluations on held-out prompt sets, run with the validation loss.
+        start_from: start from another run's checkpoint or exported model (weights, optionally
+            the optimizer state) instead of the model's own initialization.
     Example:
         run = Run(name="tiny", mixture="3f2a...", model=Model(config={...}), eval_every=50)
     """
@@ -182,9 +197,28 @@ class Run(_Spec):
     save_every: int = Field(0, ge=0)  # 0: checkpoint only at the end of the run
     keep_checkpoints: int = Field(2, ge=1)
     rope_theta: dict[str, float] = Field(default_factory=dict)
+    dpo: dict[str, DPO] = Field(default_factory=dict)
     pack_lookahead: float = Field(2.0, ge=1.0, le=16.0)
     peak_tflops: float | None = Field(None, gt=0, allow_inf_nan=False)
     seed: int = 0
+    stage_optim: dict[str, StageOptim] = Field(default_factory=dict)
+    report_to: list[Reporter] = Field(default_factory=lambda: ["tensorboard"])
+    evals: list[GenEval] = Field(default_factory=list)
+    start_from: StartFrom | None = None
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to(cls, v: Any) -> Any:
+        return check_report_to(v)
+
+    @field_validator("evals")
+    @classmethod
+    def _unique_evals(cls, v: list[GenEval]) -> list[GenEval]:
+        names = [e.name for e in v]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"eval names must be unique; repeated: {', '.join(dup)}")
+        return v
 
     @field_validator("name")
     @classmethod
@@ -200,13 +234,27 @@ class Run(_Spec):
         return v
 
     def check_against(self, stage_names: list[str]) -> None:
-        """Refuse stage names the mixture does not have (rope_theta keys, WSD decay stages)."""
+        """Refuse stage names the mixture does not have (rope_theta and stage_optim keys, WSD decay
+        stages) and a stage that would train at a zero learning rate without being asked to."""
         known = ", ".join(stage_names)
-        for field, names in (("rope_theta", list(self.rope_theta)),
+        for field, names in (("rope_theta", list(self.rope_theta)), ("stage_optim", list(self.stage_optim)),
+                             ("dpo", list(self.dpo)),
                              ("schedule.decay_stages", list(self.schedule.decay_stages or []))):
             for n in names:
                 if n not in stage_names:
                     raise SpecError(f"run.{field}: unknown stage {n!r}; the mixture's stages are: {known}")
+        for n in self.schedule.decay_stages or []:
+            if n in self.stage_optim:
+                raise SpecError(f"run.schedule.decay_stages: stage {n!r} has its own run.stage_optim; "
+                                "decay it there (kind='linear', 'cosine' or 'wsd') or leave it out of one")
         decay = sorted(stage_names.index(n) for n in (self.schedule.decay_stages or []))
         if decay and decay != list(range(decay[0], decay[-1] + 1)):
             raise SpecError("run.schedule.decay_stages: the decay stages must follow each other in the mixture")
+        covered = [n for n in stage_names if n not in self.stage_optim]
+        if self.schedule.kind == "wsd" and covered and self.schedule.min_lr_ratio == 0.0:
+            last = stage_names.index((self.schedule.decay_stages or [covered[-1]])[-1])
+            after = [n for n in covered if stage_names.index(n) > last]
+            if after:
+                raise SpecError(f"run.stage_optim: stage {after[0]!r} comes after the WSD decay and would "
+                                "train at min_lr_ratio=0.0; give it its own settings, e.g. stage_optim="
+                                f"{{{after[0]!r}: StageOptim(lr=1e-5)}}, or set run.schedule.min_lr_ratio")

@@ -46,7 +46,3 @@ class Embedder:
             out[start:start + len(batch)] = pooled.cpu().numpy()
         return out
 
-
-def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two unit vectors (as `Embedder.embed` returns)."""
-    return float(np.dot(a, b))

@@ -68,12 +68,13 @@ def write_table(rows: Iterable[dict[str, Any]], path: str | Path, schema: pa.Sch
 
 
 def parquet_files(path: str | Path) -> list[Path]:
-    """The Parquet files of a dataset: `path/data/*.parquet` for an engine dataset, else `path` itself."""
+    """The Parquet files of a dataset (the record contract's listing: `data/` of an engine dataset)."""
+    from dataforge.core.records.files import record_files
+
     path = Path(path)
     if path.is_file():
         return [path]
-    root = path / DATA_DIR if (path / DATA_DIR).is_dir() else path
-    return sorted(p for p in root.rglob("*.parquet") if not any(s.startswith(".") for s in p.parts))
+    return record_files(path).get("parquet", [])
 
 
 def read_table(path: str | Path) -> pa.Table:

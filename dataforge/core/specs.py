@@ -24,6 +24,8 @@ def load_module(path: str | Path) -> ModuleType:
     module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
+    # No __pycache__ beside the spec: a verb writes only into the outputs it creates.
+    bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
         module_spec.loader.exec_module(module)
     except KeyboardInterrupt:
@@ -34,6 +36,8 @@ def load_module(path: str | Path) -> ModuleType:
         frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename == str(path)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)
         raise SpecError(f"{where}: spec failed to import: {one_line(e)}; fix the spec and rerun") from e
+    finally:
+        sys.dont_write_bytecode = bytecode
     from dataforge.core.spark import ship_by_value
 
     ship_by_value(module)

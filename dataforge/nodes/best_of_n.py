@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, one_line
 from dataforge.core.hashing import stable_hash
 from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, WalkStep, carry
-from dataforge.nodes.llm import LLMNode, _one_line
+from dataforge.nodes.llm import LLMNode
 from dataforge.nodes.parsing import ParseError
 from dataforge.structs import Struct, is_assignable
 from dataforge.verify.base import Verdict, Verifier
@@ -98,7 +98,7 @@ class BestOfN(Node):
                 if broken:
                     raise ParseError(f"reply breaks guarantee {broken[0]}")
             except (ParseError, ValidationError, ValueError, TypeError) as e:
-                cands[i].append(Candidate(j, c.text, Verdict(0.0, False, f"unparseable: {_one_line(e)}"),
+                cands[i].append(Candidate(j, c.text, Verdict(0.0, False, f"unparseable: {one_line(e)}"),
                                           parsed=False, info=info))
                 continue
             outs[i][j] = out

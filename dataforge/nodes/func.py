@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, one_line
 from dataforge.nodes.base import Context, Drop, Item, Node, Outcome, Quarantined, WalkContext, WalkStep, carry
 from dataforge.structs import Struct
 
@@ -79,7 +79,7 @@ class FunctionNode(Node):
             except ForgeError:
                 raise
             except Exception as e:  # noqa: BLE001 - a failing user function quarantines its batch
-                return [Quarantined("function_error", _err(e)) for _ in items]
+                return [Quarantined("function_error", one_line(e)) for _ in items]
             if len(got) != len(items):
                 raise ForgeError(f"node {self.name}: {_qualname(self.fn)} returned {len(got)} results "
                                  f"for {len(items)} inputs")
@@ -91,14 +91,14 @@ class FunctionNode(Node):
             except ForgeError:
                 raise
             except Exception as e:  # noqa: BLE001 - one failing input is quarantined, the rest go on
-                out.append(Quarantined("function_error", _err(e)))
+                out.append(Quarantined("function_error", one_line(e)))
         return out
 
     def _safe_coerce(self, value: Struct, got: Any) -> Outcome:
         try:
             return self._coerce(value, got)
         except ValidationError as e:
-            return Quarantined("bad_function_result", _err(e))
+            return Quarantined("bad_function_result", one_line(e))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "function": _qualname(self.fn), "batched": self.batched}
@@ -128,7 +128,7 @@ class FilterNode(Node):
             try:
                 ok = bool(self.keep(it.value))
             except Exception as e:  # noqa: BLE001
-                out.append(Quarantined("filter_error", _err(e)))
+                out.append(Quarantined("filter_error", one_line(e)))
                 continue
             out.append(WalkStep(it.value, {"filter": self._keep_name()}) if ok else Drop(self.reason))
         return out
@@ -143,7 +143,3 @@ class FilterNode(Node):
 def _qualname(fn: Any) -> str:
     return getattr(fn, "__qualname__", type(fn).__name__)
 
-
-def _err(e: Exception) -> str:
-    msg = str(e).splitlines()[0] if str(e) else ""
-    return f"{type(e).__name__}: {msg}"[:300]

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
-from dataforge.core.errors import ForgeError
+from dataforge.core.errors import ForgeError, one_line
 from dataforge.core.hashing import stable_hash
 from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, WalkStep, carry
 from dataforge.nodes.parsing import ParseError, parse_json_object
@@ -207,7 +207,7 @@ class LLMNode(Node):
                     if broken:
                         raise ParseError(f"reply breaks guarantee {broken[0]}")
                 except (ParseError, ValidationError, ValueError, TypeError) as e:
-                    errors[i].append(f"{_one_line(e)} | reply: {c.text[:120]!r}")
+                    errors[i].append(f"{one_line(e)} | reply: {c.text[:120]!r}")
                     still.append(i)
                     continue
                 info = {"template_hash": self.template_hash, "model": self.model_of(ctx), "sampling": p.lineage(),
@@ -235,10 +235,4 @@ def _backend_json(backend: Any) -> Any:
     dump = getattr(backend, "model_dump", None)
     return dump(mode="json") if callable(dump) else {"model_id": getattr(backend, "model_id", repr(backend))}
 
-
-def _one_line(e: Exception) -> str:
-    if isinstance(e, ValidationError):
-        err = e.errors()[0]
-        return f"{'.'.join(map(str, err['loc'])) or 'value'}: {err['msg']}"
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
 

@@ -3,26 +3,29 @@
 Rephrasing one scarce document again and again turns it into a memorized one, so each source gets
 at most `max_exposure` rephrases (default 2) over every run that shares a ledger directory.
 
-The ledger holds one small JSON marker per kept rephrase, `<root>/<hh>/<doc hash>/<marker>.json`,
-naming the run it came from (graph id and seed) and the walk. A run admits a document's walks by their ordinal
+The ledger holds one JSON marker per kept rephrase, naming the run it came from (graph id and seed)
+and the walk, in a segment store keyed by a hash of the document id (`dataforge.core.segments`: each
+process appends to its own few files, so 10^8 rephrases make files per writer, not per rephrase). A run admits a document's walks by their ordinal
 (walk 0, 1, ... of that document in this run) while `prior + ordinal < max_exposure`, where `prior`
 counts the markers of *other* runs. The decision is a pure function of the ledger's other runs and
 the walk, so it is the same on every Spark partition, and rerunning the same spec and seed (a resumed
 or repeated run) makes the same decisions instead of counting itself twice; a run of an edited graph
 is another run (conservative: its earlier markers count). Runs that share a ledger should not run at
-the same time; on a cluster the ledger lives on storage every executor sees.
+the same time; on a cluster the ledger lives on storage every executor sees. `forge generate`
+compacts the ledgers of its graph at the end of a run.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataforge.core.commit import atomic_write_text
 from dataforge.core.errors import ForgeError
-from dataforge.core.hashing import sha256_bytes, stable_hash
+from dataforge.core.hashing import sha256_bytes
+from dataforge.core.segments import SegmentStore
 
 DEFAULT_MAX_EXPOSURE = 2
 
@@ -56,22 +59,26 @@ class ExposureLedger:
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser().absolute()
+        self._store = SegmentStore(self.root)
 
-    def _doc_dir(self, doc_id: str) -> Path:
-        # Document ids are arbitrary strings; a hash makes a safe, evenly spread path.
-        h = sha256_bytes(doc_id.encode("utf-8", "surrogatepass"))[:32]
-        return self.root / h[:2] / h
+    @staticmethod
+    def _key(doc_id: str) -> str:
+        # Document ids are arbitrary strings; a hash makes an even, path-free key.
+        return sha256_bytes(doc_id.encode("utf-8", "surrogatepass"))[:32]
 
     def markers(self, doc_id: str) -> list[dict[str, Any]]:
-        """The recorded rephrases of `doc_id` (one dict per marker)."""
-        d = self._doc_dir(doc_id)
-        out = []
-        for p in sorted(d.glob("*.json")) if d.is_dir() else []:
+        """The recorded rephrases of `doc_id` (one dict per run and walk)."""
+        out: dict[tuple, dict[str, Any]] = {}
+        for raw in self._store.get_many([self._key(doc_id)]).get(self._key(doc_id), []):
             try:
-                out.append(json.loads(p.read_text("utf-8")))
-            except (OSError, ValueError) as e:
-                raise ForgeError(f"{p}: unreadable exposure marker ({e}); delete it if its run was discarded") from e
-        return out
+                m = json.loads(raw)
+                ident = (m["graph_id"], m["seed"], m["walk"])
+            except (ValueError, KeyError, TypeError) as e:
+                raise ForgeError(f"{self.root}: unreadable exposure marker for document {doc_id!r} ({e}); "
+                                 "remove the ledger's segment holding it if its run was discarded") from e
+            if m.get("doc_id") == doc_id:
+                out.setdefault(ident, m)
+        return list(out.values())
 
     def prior(self, doc_id: str, run: tuple[str, int] | None = None) -> int:
         """Rephrases of `doc_id` recorded by runs other than `run` (graph id, seed)."""
@@ -87,13 +94,29 @@ class ExposureLedger:
             return None
         return Refusal(doc_id, prior, ordinal, cap)
 
-    def record(self, doc_id: str, walk: str, run: tuple[str, int], info: dict[str, Any] | None = None) -> Path:
+    def record(self, doc_id: str, walk: str, run: tuple[str, int], info: dict[str, Any] | None = None) -> None:
         """Record one kept rephrase: walk `walk` (its key) of run `run` (idempotent for the same pair)."""
         if not isinstance(walk, str) or not walk:
             raise ForgeError(f"exposure ledger: bad walk key {walk!r}")
-        # Walk keys repeat across graphs run with the same seed, so the marker is named by run and walk
-        # (a hash, which also keeps arbitrary keys out of the path).
-        path = self._doc_dir(doc_id) / f"{stable_hash([run[0], run[1], walk], 32)}.json"
         marker = {"doc_id": doc_id, "walk": walk, "graph_id": run[0], "seed": run[1], **(info or {})}
-        atomic_write_text(path, json.dumps(marker, sort_keys=True, ensure_ascii=False) + "\n")
-        return path
+        self._store.put(self._key(doc_id), json.dumps(marker, sort_keys=True, ensure_ascii=False))
+
+    def close(self) -> None:
+        """Seal this process's segments (compaction may then merge them)."""
+        self._store.close()
+
+    def compact(self) -> int:
+        return self._store.compact_all()
+
+
+_OPEN: dict[Path, ExposureLedger] = {}
+
+
+def ledger_for(root: str | Path) -> ExposureLedger:
+    """The process's ledger writer for `root`: one set of segments per process, sealed at exit."""
+    path = Path(root).expanduser().absolute()
+    if path not in _OPEN:
+        if not _OPEN:
+            atexit.register(lambda: [ledger.close() for ledger in _OPEN.values()])
+        _OPEN[path] = ExposureLedger(path)
+    return _OPEN[path]

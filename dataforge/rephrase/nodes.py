@@ -12,7 +12,7 @@ from dataforge.nodes.base import Context, Item, Node, Outcome, Quarantined, Walk
 from dataforge.nodes.func import NodeLLM
 from dataforge.rephrase.chunked import check_budget, rephrase_documents
 from dataforge.rephrase.chunking import token_counter
-from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE, ExposureLedger
+from dataforge.rephrase.exposure import DEFAULT_MAX_EXPOSURE, ledger_for
 from dataforge.rephrase.fidelity import FidelityScorer
 from dataforge.rephrase.styles import RephraseStyle, get_style
 from dataforge.structs import Document, Struct
@@ -79,7 +79,7 @@ class ExposureGate(Node):
         self.ledger, self.max_exposure = str(ledger), int(max_exposure)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        ledger = ExposureLedger(self.ledger)
+        ledger = ledger_for(self.ledger)
         out: list[Outcome] = []
         for it in items:
             run = _run_of(self, it)
@@ -223,7 +223,7 @@ class ExposureRecord(Node):
         self.ledger = str(ledger)
 
     def run(self, items: list[Item], ctx: Context) -> list[Outcome]:
-        ledger = ExposureLedger(self.ledger)
+        ledger = ledger_for(self.ledger)
         for it in items:
             ledger.record(it.value.id, it.key, _run_of(self, it), {"style": it.value.style, "fidelity": round(it.value.fidelity, 6)})
         return [WalkStep(it.value, {"exposure": "recorded"}) for it in items]

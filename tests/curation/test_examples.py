@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from curation import as_pipeline, run_pipeline, web_demo_path
+from curation import as_pipeline, run_pipeline, web_demo_path, web_demo_warc_path
 from curation.corpus import make_web_corpus
 from dataforge.core.specs import load_spec
 
@@ -25,8 +25,19 @@ def test_every_shipped_example_runs(example, spark, tmp_path, web_run):
     pipeline = as_pipeline(load_spec(example, "pipeline"), where=str(example))
     if example.stem == "web":  # already run once for the whole session (the `web_run` fixture)
         result = web_run
-    else:
-        result = run_pipeline(pipeline, [str(web_demo_path())], tmp_path / "out", spark=spark)
+    else:  # the FineWeb example starts from the crawl: WARC records, not JSONL
+        src = web_demo_warc_path() if example.stem == "fineweb" else web_demo_path()
+        result = run_pipeline(pipeline, [str(src)], tmp_path / "out", spark=spark)
     c = result.manifest.counts
     assert c["kept"] > 0 and c["kept"] + c["dropped"] + c["quarantined"] == c["input"]
     assert [f["step"] for f in result.funnel] == ["read", *pipeline.step_names()]
+
+
+def test_shipped_crawl_is_web_pages_zero_and_fully_accounted(tmp_path):
+    from curation.warc import warc_rows
+    from curation.warc_corpus import web_pages, write_warc
+
+    assert write_warc(tmp_path / "w.warc.gz", web_pages(0)).read_bytes() == web_demo_warc_path().read_bytes()
+    rows = list(warc_rows(0, f"file:{web_demo_warc_path()}", "w", 10_000_000))
+    assert len(rows) == 1 + 2 * (len(web_pages(0)) + 3)  # warcinfo, then request + response per page
+    assert web_demo_warc_path().stat().st_size < 400_000

@@ -33,8 +33,9 @@ def test_output_is_a_committed_generated_dataset(one_partition):
     out = root / "p1"
     assert Manifest.read(out).id == manifest.id and manifest.kind == "generated"
     assert manifest.verify(out) == []
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "dropped", "manifest.json",
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "data", "dropped", "funnel.png", "manifest.json",
                                                         "quarantine"]
+    assert (out / "funnel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # per node, drawn from the summary
     rows = read_table(out).to_pylist()
     assert len(rows) == manifest.counts["records"] == stats.totals["records"]
     c = manifest.counts
@@ -94,18 +95,26 @@ def test_rerun_into_its_own_out_is_a_noop_and_another_config_needs_overwrite(one
     assert f"holds generated output {manifest.id}" in capsys.readouterr().err and snapshot(out) == before
 
 
-def test_bad_spec_and_seed_file_fail_with_one_line(tmp_path, capsys):
+def test_a_bad_spec_fails_with_one_line_and_a_bad_seed_row_is_quarantined(tmp_path, capsys):
     spec = tmp_path / "noseeds.py"
     spec.write_text(SPEC.read_text().replace("seeds = [", "other = ["))
     assert main(["generate", str(spec), "--out", str(tmp_path / "o")]) == 2
     assert "defines no `seeds`" in capsys.readouterr().err
-    bad = tmp_path / "badseeds.py"
-    (tmp_path / "seeds.jsonl").write_text('{"id": "a", "text": "ok"}\n{"id": "b"}\n')
-    bad.write_text(SPEC.read_text().split("seeds = [")[0] + 'seeds = "seeds.jsonl"\n')
-    assert main(["generate", str(bad), "--out", str(tmp_path / "o")]) == 2
-    err = capsys.readouterr().err
-    assert "seeds.jsonl[1]: field 'text': Field required" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+    bad = tmp_path / "badseeds.py"
+    (tmp_path / "seeds.jsonl").write_text('{"id": "a", "text": "ok"}\n{"id": "b"}\n{"id": "c", "text": "fine"\n')
+    bad.write_text(SPEC.read_text().split("seeds = [")[0] + 'seeds = "seeds.jsonl"\nwalks = 6\n')
+    assert main(["generate", str(bad), "--out", str(tmp_path / "o")]) == 0
+    assert "2 seed row(s) quarantined as bad_seed" in capsys.readouterr().err
+    m = Manifest.read(tmp_path / "o")
+    # walk k of seed i is walk k*3+i: seed a (i=0) gets walks 0 and 3, the bad rows' walks are not run
+    assert m.counts["seeds"] == 3 and m.counts["bad_seeds"] == 2 and m.counts["walks"] == 2
+    rows = read_table(tmp_path / "o" / "quarantine").to_pylist()
+    bad_rows = sorted(r["detail"] for r in rows if r["reason"] == "bad_seed")
+    assert len(bad_rows) == 2
+    assert any("seeds.jsonl[1]: Document.text: Field required" in d for d in bad_rows)
+    assert any("seeds.jsonl[2]: not valid JSON" in d for d in bad_rows)
+    assert all(r["node"] == "seed" for r in rows if r["reason"] == "bad_seed")
 
 
 @pytest.mark.cluster
@@ -126,3 +135,44 @@ def test_spark_submit_on_the_standalone_cluster_matches_local(cluster, one_parti
 def test_backend_spec_round_trips_through_json():
     spec = BackendSpec(kind="openai", model="m", options={"base_url": "http://127.0.0.1:1/v1"})
     assert BackendSpec.model_validate_json(spec.model_dump_json()) == spec
+
+
+def test_the_call_cache_holds_a_few_compacted_files_not_a_file_per_call(one_partition):
+    from dataforge.cache import CallCache
+
+    root, manifest, _ = one_partition
+    cache = CallCache(root / "cache1")
+    files = [p for p in cache.root.rglob("*") if p.is_file()]
+    assert cache.count() == manifest.counts["llm_calls"] > 0
+    assert files and all(p.name == "compact.kv" for p in files)  # segments merged, locks released
+    assert len(files) <= 16  # one per key shard, however many calls
+
+
+SEEDED = """
+from dataforge import Document, FunctionNode, Graph, Struct
+
+class Shout(Struct):
+    id: str
+    text: str
+
+graph = Graph("shout", Document, [FunctionNode("shout", Document, Shout, lambda d: {"text": d.text.upper()})])
+seeds = "seeds"
+walks = 40
+"""
+
+
+def test_seeds_read_by_executors_give_the_same_id_for_1_and_5_partitions(spark, tmp_path):
+    (tmp_path / "seeds").mkdir()
+    for f in range(3):
+        (tmp_path / "seeds" / f"part-{f}.jsonl").write_text(
+            "".join(json.dumps({"id": f"d{f}-{i}", "text": f"doc {f} {i}"}) + "\n" for i in range(5)))
+    spec = tmp_path / "shout.py"
+    spec.write_text(SEEDED)
+    ids = set()
+    for n in (1, 5):
+        m, stats = run_generate(spec, tmp_path / f"o{n}", GenerateOptions(partitions=n, use_cache=False))
+        assert stats.totals["partitions"] == n and m.counts["seeds"] == 15 and m.counts["records"] == 40
+        ids.add(m.id)
+        rows = read_table(tmp_path / f"o{n}").to_pylist()
+        assert sorted(load_metadata(r["metadata"])["generator"]["walk"]["index"] for r in rows).count(2) == 10
+    assert len(ids) == 1

@@ -97,7 +97,7 @@ def test_template_variables_are_checked_against_the_input_struct():
 def test_sinks_must_agree_on_record_kind():
     to_chat = py("to_chat", Answer, Chat, lambda a: Chat(messages=[]))
     summarize = py("summarize", Document, Summary, lambda d: {"summary": d.text})
-    with pytest.raises(ForgeError, match="make both text and chat records"):
+    with pytest.raises(ForgeError, match="make chat and text records"):
         Graph("g", Document, [ask(), answer(), to_chat, summarize])
 
 

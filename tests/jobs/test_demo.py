@@ -39,7 +39,16 @@ def test_demo_mixture_and_training_follow_both_stages(demo):
     assert t["complete"] and [s["stage"] for s in t["stage_losses"]] == ["stable", "sft"]
     assert all(s["loss"] > 0 for s in t["stage_losses"])
     assert (demo.out / "run" / "model" / "config.json").is_file()
-    assert len(summary_tables(demo)) == 3
+    assert len(summary_tables(demo)) == 4
+    assert demo.mixture["planned"] == [{k: s[k] for k in p} for s, p in zip(stages, demo.mixture["planned"],
+                                                                              strict=True)]  # plan == build
+
+
+def test_demo_writes_every_picture(demo):
+    assert set(demo.pictures) == {"generator funnel per node", "curation funnel, every reason", "mixture plan",
+                                  "mixture as built (card)", "learning rate plan", "training loss"}
+    for path in demo.pictures.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000, path
 
 
 def test_demo_rerun_commands_reuse_what_is_done(demo, capsys):

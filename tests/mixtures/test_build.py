@@ -151,6 +151,31 @@ def test_tampered_shard_is_refused_naming_the_file(example, tmp_path):
         open_mixture(entry)
 
 
+def test_open_hashes_each_file_once_per_machine_and_refuses_one_changed_since(example, tmp_path, capsys):
+    from mixtures.verify import record_path, verify_files
+
+    entry = tmp_path / example["id"]
+    shutil.copytree(example["registry"] / example["id"], entry)
+    manifest = Manifest.read(entry)
+    record_path(manifest.id).unlink(missing_ok=True)
+    assert verify_files(entry, manifest) == ([], len(manifest.files))  # first open: every file in full
+    assert verify_files(entry, manifest) == ([], 0)  # then O(files): nothing hashed again
+    assert open_mixture(entry).id == example["id"]
+    shard = entry / "stages" / "00-stable" / "tokens-00000.u32"
+    os.chmod(shard, 0o644)
+    data = bytearray(shard.read_bytes())
+    data[8] ^= 1
+    shard.write_bytes(bytes(data))  # rewritten in place: a new stamp, so it is hashed and refused
+    assert verify_files(entry, manifest) == (["stages/00-stable/tokens-00000.u32"], 1)
+    with pytest.raises(ForgeError, match=r"00-stable/tokens-00000\.u32: sha256 does not match"):
+        open_mixture(entry)
+    data[8] ^= 1
+    shard.write_bytes(bytes(data))
+    assert forge(["mix", "verify", str(entry)]) == 0  # the full check on demand
+    out = capsys.readouterr()
+    assert out.out.strip() == example["id"] and f"{len(manifest.files)} file(s) match" in out.err
+
+
 def test_registry_comes_from_env_and_entries_are_read_only(example, monkeypatch):
     shard = example["registry"] / example["id"] / "stages" / "00-stable" / "tokens-00000.u32"
     assert not shard.stat().st_mode & 0o222

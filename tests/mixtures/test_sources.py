@@ -45,7 +45,7 @@ def test_changed_or_unusable_sources_are_refused_naming_the_file(data_root, tmp_
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "x.jsonl").write_text(json.dumps({"body": "no text field"}) + "\n")
-    with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text' or a 'messages' field"):
+    with pytest.raises(ForgeError, match=r"x\.jsonl: records need a 'text', 'messages' or 'prompt'\+'completion' field"):
         resolve_source(Source("b", path=str(bad)))
 
 
@@ -69,3 +69,25 @@ def test_a_dataset_holding_text_and_chat_feeds_one_source_per_kind(tmp_path):
     assert chat.manifest_id == text.manifest_id == Manifest.read(root).id
     with pytest.raises(ForgeError, match=r"Source.kind='chat' but the dataset holds only text"):
         resolve_source(Source("x", path=str(root / "data" / "text"), kind="chat"))
+
+
+def test_preference_sources_are_refused_and_a_completion_source_holds_one_form(tmp_path):
+    from dataforge.core.io import write_table
+    from dataforge.core.records import record_to_row, schema_of
+
+    pref = tmp_path / "pref"
+    pref.mkdir()
+    (pref / "p.jsonl").write_text(json.dumps({"prompt": "2+2?", "chosen": "4", "rejected": "5"}) + "\n")
+    with pytest.raises(ForgeError, match=r"holds preference records, which a mixture cannot train on yet"):
+        resolve_source(Source("p", path=str(pref)))
+    both = tmp_path / "both"
+    plain = {"id": "a", "source": "", "metadata": {}, "prompt": "Say hi:", "completion": " hi"}
+    conv = {"id": "b", "source": "", "metadata": {}, "prompt": [{"role": "user", "content": "Say hi"}],
+            "completion": [{"role": "assistant", "content": "hi"}]}
+    for rec in (plain, conv):
+        layout, row = record_to_row(rec)
+        write_table([row], both / f"{layout}.parquet", schema_of(layout))
+    with pytest.raises(ForgeError, match=r"both the standard \(string\) and the conversational form; give one Source"):
+        resolve_source(Source("c", path=str(both)))
+    (both / "completion_conversational.parquet").unlink()
+    assert resolve_source(Source("c", path=str(both))).kind == "completion"

@@ -150,6 +150,18 @@ def test_lr_phases_follow_the_mixture_stage_boundaries(runs):
     assert decay[-1] == pytest.approx(3e-4 + 2.7e-3 * (last["tokens"] / 2) / total)
 
 
+def test_plan_has_the_steps_tokens_and_learning_rates_the_run_took(runs):
+    from dataforge.core.specs import load_spec
+    from training import Run
+    from training.plan import plan_run
+
+    m = _metrics(runs["ref"])
+    plan = plan_run(load_spec(runs["one"], "run", Run))
+    assert [(s["step"], s["stage"], s["tokens"]) for s in plan.steps] == [(r["step"], r["stage"], r["tokens"])
+                                                                          for r in m]
+    assert [s["lr"] for s in plan.steps] == [r["lr"] for r in m]
+
+
 def test_killed_run_resumed_gives_bitwise_identical_losses(runs):
     ref, resumed = _metrics(runs["ref"]), _metrics(runs["killed"])
     tag = runs["killed_tag"]

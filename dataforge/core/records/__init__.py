@@ -19,6 +19,7 @@ from dataforge.core.records.arrow import (
     record_from_row,
     record_layout,
     record_to_row,
+    row_layout,
     schema_of,
     spark_schema,
 )
@@ -72,5 +73,5 @@ def schema_for(kind: str) -> pa.Schema:
 __all__ = ["CHAT_DDL", "CHAT_SCHEMA", "FIELDS", "KINDS", "KWARGS_TYPE", "LAYOUTS", "MESSAGES_TYPE", "MESSAGE_TYPE",
            "ROLES", "TEXT_DDL", "TEXT_SCHEMA", "ChatRecord", "RecordError", "TextRecord", "check_messages", "ddl",
            "default_id", "detect_kind", "dump_metadata", "from_arrow_form", "judged_text", "kind_of", "layout_of", "load_metadata",
-           "messages_text", "parse_body", "record_from_row", "record_layout", "record_to_row", "schema_for",
+           "messages_text", "parse_body", "record_from_row", "record_layout", "record_to_row", "row_layout", "schema_for",
            "schema_of", "spark_schema"]

@@ -83,6 +83,18 @@ def record_layout(record: dict[str, Any]) -> str:
     return layout_of(kind, body)
 
 
+def row_layout(row: dict[str, Any]) -> str:
+    """The layout of a row made by `record_to_row` (from its fields; no parsing)."""
+    if row.get("messages") is not None:
+        return "chat"
+    if row.get("chosen") is not None:
+        name = "preference" if row.get("prompt") is not None else "preference_implicit"
+        return name + ("_conversational" if isinstance(row["chosen"], list) else "")
+    if row.get("completion") is not None:
+        return "completion" + ("_conversational" if isinstance(row["completion"], list) else "")
+    return "text"
+
+
 def record_to_row(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(layout, Arrow row) of a record in normal form (a dict with id, source, metadata and its fields)."""
     kind, body, _ = parse_body(record)

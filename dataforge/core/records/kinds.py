@@ -108,12 +108,6 @@ def parse_body(obj: dict[str, Any], text_field: str = "text") -> tuple[str, dict
     return kind, _turns(obj, names, REASON[kind]), names
 
 
-def kind_of_body(body: dict[str, Any]) -> str:
-    kind = detect_kind(body)
-    if kind is None:
-        raise RecordError("no_text")
-    return kind
-
 
 def default_id(kind: str, body: dict[str, Any]) -> str:
     """The content hash an id-less record gets (see the module docstring)."""

@@ -92,11 +92,17 @@ def test_exposure_ledger_keeps_markers_inside_and_rejects_bad_caps_and_broken_ma
     ledger = ExposureLedger(tmp_path)
     with pytest.raises(ForgeError, match="bad walk key"):
         ledger.record("doc", "", ("g", 0))
-    assert ledger.record("doc", "../escape", ("g", 0)).parent.parent.parent == tmp_path
+    ledger.record("doc", "../escape", ("g", 0))
+    ledger.record("weird/doc id ü", "w1", ("g", 0))
+    ledger.record("weird/doc id ü", "w1", ("g", 0))  # idempotent
+    assert ledger.prior("weird/doc id ü") == 1 and ledger.prior("doc") == 1
+    ledger.close()
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert files and all(p.resolve().is_relative_to(tmp_path.resolve()) for p in files)
+    assert ledger.compact() == len(files) and ExposureLedger(tmp_path).prior("weird/doc id ü") == 1
     with pytest.raises(ForgeError, match="max_exposure=-1"):
         ledger.decide("doc", 0, -1)
-    path = ledger.record("weird/doc id ü", "w1", ("g", 0))
-    assert path.parent.parent.parent == tmp_path
-    path.write_text("{not json")
+    other = ExposureLedger(tmp_path)
+    other._store.put(other._key("broken"), "{not json")
     with pytest.raises(ForgeError, match="unreadable exposure marker"):
-        ledger.prior("weird/doc id ü")
+        other.prior("broken")

@@ -1,0 +1,107 @@
+"""Benchmark: WARC -> trafilatura -> quality filters, datatrove in-process vs this layer on Spark.
+
+    python bench/curation_warc.py [--copies 10] [--cores 1]
+
+Both read the same WARC.gz files (`--copies` crawls of the demo web pages, about 180 pages and 190
+other records each): datatrove with WarcReader + Trafilatura + Gopher/C4/FineWeb filters on a
+LocalPipelineExecutor (1 task, 1 worker), this layer with ExtractText + the same filters on Spark
+`local[N]`. Prints pages per second per core for each and the ratio (goal >= 1.5), and the number of
+pages whose decision or kept text differs (goal 0). By default ExtractText empties trafilatura's
+duplicate cache before each page (deterministic across partitionings) while datatrove keeps it, so
+a paragraph repeated on many pages is kept here and left out there; `--cross-page-dedup` runs
+ExtractText with datatrove's behaviour. datatrove extracts in a sandbox subprocess, so
+its "1 core" run uses a second process for trafilatura; the figures are wall-clock per core given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from curation_datatrove import filters  # noqa: E402
+
+
+def crawl(copies: int, folder: Path) -> int:
+    from curation.warc_corpus import web_pages, write_warc
+
+    folder.mkdir()
+    pages = 0
+    for seed in range(copies):
+        ps = [{**p, "url": f"{p['url']}?copy={seed}"} for p in web_pages(seed)]  # unique record ids
+        pages += len(ps)
+        write_warc(folder / f"crawl-{seed:03d}.warc.gz", ps)
+    return pages
+
+
+def run_datatrove(folder: Path, work: Path) -> tuple[float, dict[str, str]]:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.extractors import Trafilatura
+    from datatrove.pipeline.readers import WarcReader
+    from datatrove.pipeline.writers import ParquetWriter
+
+    executor = LocalPipelineExecutor(
+        pipeline=[WarcReader(str(folder)), Trafilatura(), *filters(), ParquetWriter(str(work / "dt-out"))],
+        tasks=1, workers=1, logging_dir=str(work / "dt-logs"))
+    t = time.perf_counter()
+    executor.run()
+    elapsed = time.perf_counter() - t
+    kept = {r["id"]: r["text"] for f in sorted((work / "dt-out").rglob("*.parquet"))
+            for r in pq.read_table(f).to_pylist()}
+    return elapsed, kept
+
+
+def run_spark(folder: Path, work: Path, cores: int, cross_page: bool) -> tuple[float, dict[str, str]]:
+    from curation import ExtractText, Pipeline, run_pipeline
+    from dataforge.core.spark import get_spark
+
+    spark = get_spark(f"local[{cores}]", app_name="bench-curation-warc")
+    spark.range(10).count()  # session warm; the job below still starts its Python workers
+    t = time.perf_counter()
+    steps = [ExtractText(cross_page_dedup=cross_page), *filters()]
+    result = run_pipeline(Pipeline(steps=steps), [str(folder)], work / "spark-out",
+                          spark=spark)
+    elapsed = time.perf_counter() - t
+    kept = {r["id"]: r["text"] for f in sorted((result.out / "data").rglob("*.parquet"))
+            for r in pq.read_table(f).to_pylist()}
+    return elapsed, kept
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--copies", type=int, default=10, help="WARC files, each a crawl of the demo pages of one seed")
+    ap.add_argument("--cores", type=int, default=1, help="Spark local[N] cores for this layer")
+    ap.add_argument("--cross-page-dedup", action="store_true",
+                    help="ExtractText(cross_page_dedup=True): trafilatura's duplicate cache kept across pages")
+    ap.add_argument("--show", action="store_true", help="print the first differing text")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        work = Path(d)
+        n = crawl(a.copies, work / "warc")
+        mb = sum(p.stat().st_size for p in (work / "warc").iterdir()) / 1e6
+        t_dt, kept_dt = run_datatrove(work / "warc", work)
+        t_sp, kept_sp = run_spark(work / "warc", work, a.cores, a.cross_page_dedup)
+    only = set(kept_dt) ^ set(kept_sp)
+    text = [k for k in set(kept_dt) & set(kept_sp) if kept_dt[k] != kept_sp[k]]
+    dt_rate, sp_rate = n / t_dt, n / t_sp / a.cores
+    print(f"input: {a.copies} WARC.gz files, {mb:.1f} MB, {n} HTML pages; ExtractText/Trafilatura, "
+          "GopherQualityFilter, C4QualityFilter, FineWebQualityFilter")
+    print(f"datatrove LocalPipelineExecutor (1 task): {t_dt:8.2f} s  {dt_rate:8.1f} pages/s/core  kept {len(kept_dt)}")
+    print(f"curation on Spark local[{a.cores}]:          {t_sp:8.2f} s  {sp_rate:8.1f} pages/s/core  kept {len(kept_sp)}")
+    print(f"ratio (this layer / datatrove, per core): {sp_rate / dt_rate:.2f}  (goal >= 1.5)")
+    print(f"pages with differing decisions: {len(only)}, differing kept text: {len(text)}  (goal 0)")
+    if a.show and text:
+        import difflib
+
+        k = sorted(text)[0]
+        print("\n".join(difflib.unified_diff(kept_dt[k].splitlines(), kept_sp[k].splitlines(), "datatrove", "curation",
+                                             lineterm="", n=0)))
+
+
+if __name__ == "__main__":
+    main()

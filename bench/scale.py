@@ -1,0 +1,139 @@
+"""Benchmark: how the driver's work grows with the input (1x, 4x, 16x), for generate, the call cache,
+mix build and a trainer's start-up (opening its mixture).
+
+    python bench/scale.py [--base 2000]
+
+Each measurement runs in a fresh Python process on Spark local[2]; driver figures are the Python
+driver process's own CPU seconds and peak RSS (in local mode the JVM also runs the executors, so it
+is left out). Goals (issue "Scale out"): driver CPU and peak RSS grow at most 1.3x when the input
+grows 16x; cache files grow with writers, not calls; time to open a mixture already verified on this
+machine grows at most 1.3x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+GEN_SPEC = """
+from dataforge import Document, FunctionNode, Graph, Struct
+
+class Shout(Struct):
+    id: str
+    text: str
+
+graph = Graph("shout", Document, [FunctionNode("shout", Document, Shout, lambda d: {"text": d.text.upper()})])
+seeds = "seeds"
+"""
+
+WORKER = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    what, root, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    t0 = time.perf_counter()
+    extra = {}
+    if what == "generate":
+        from dataforge.core.spark import get_spark
+        from dataforge.job import GenerateOptions, run_generate
+        get_spark("local[2]", app_name="bench-scale")
+        t0 = time.perf_counter()
+        m, _ = run_generate(root / "shout.py", root / f"gen-{n}", GenerateOptions(partitions=4, use_cache=False))
+        extra = {"records": m.counts["records"]}
+    elif what == "cache":
+        from dataforge.backends.base import Completion
+        from dataforge.cache import CallCache, call_key
+        from dataforge.backends.base import Sampling
+        for w in range(4):  # four tasks writing their share of the calls
+            cache = CallCache(root / f"cache-{n}", writer=f"task{w}")
+            for i in range(w, n, 4):
+                cache.put("model", call_key("model", f"prompt {i}", Sampling(seed=i)), Completion(f"reply {i}", "stop", 3))
+            cache.close()
+        c = CallCache(root / f"cache-{n}")
+        before = c.files()
+        c.compact()
+        extra = {"calls": n, "files_before_compaction": before, "files": c.files()}
+    elif what == "mix":
+        from dataforge.core.spark import get_spark
+        from mixtures import Mixture, Source, Stage, build_mixture
+        get_spark("local[2]", app_name="bench-scale")
+        t0 = time.perf_counter()
+        src = Source("web", path=str(root / f"docs-{n}"), holdout_docs=0)
+        m = Mixture(name="scale", tokenizer="embedded", seed=0,
+                    stages=[Stage("s", tokens=n * 20, seq_len=256, weights={src: 1.0})])
+        r = build_mixture(m, root / "registry")
+        extra = {"id": r.id}
+        (root / f"mix-{n}.id").write_text(r.id)
+    elif what == "open":
+        from mixtures import open_mixture
+        mid = (root / f"mix-{n}.id").read_text()
+        open_mixture(mid, root / "registry")  # first open on this machine: hashes in full
+        t1 = time.perf_counter()
+        mx = open_mixture(mid, root / "registry")
+        extra = {"first_open_s": round(t1 - t0, 3), "pieces": len(mx.stages[0])}
+        t0 = t1
+    wall = time.perf_counter() - t0
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"wall_s": wall, "cpu_s": u.ru_utime + u.ru_stime, "rss_mb": u.ru_maxrss / 1024, **extra}))
+""")
+
+
+def make_inputs(root: Path, n: int) -> None:
+    words = "data model token stage mixture shard curated web math proof lemma train loss batch".split()
+    seeds = root / "seeds"
+    seeds.mkdir(exist_ok=True)
+    docs = root / f"docs-{n}"
+    docs.mkdir()
+    for f in range(4):
+        with open(seeds / f"part-{n}-{f}.jsonl", "w", encoding="utf-8") as s, \
+                open(docs / f"part-{f}.jsonl", "w", encoding="utf-8") as d:
+            for i in range(f, n, 4):
+                text = " ".join(words[(i * 7 + j) % len(words)] for j in range(30))
+                s.write(json.dumps({"id": f"s{n}-{i}", "text": text}) + "\n")
+                d.write(json.dumps({"id": f"d{n}-{i}", "text": text}) + "\n")
+
+
+def run(what: str, root: Path, n: int) -> dict:
+    proc = subprocess.run([sys.executable, "-c", WORKER, what, str(root), str(n)], cwd=REPO, capture_output=True,
+                          text=True)
+    if proc.returncode:
+        raise SystemExit(f"{what} at {n}: {proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--base", type=int, default=2000, help="documents / seeds / calls at 1x")
+    a = ap.parse_args()
+    sizes = [a.base, 4 * a.base, 16 * a.base]
+    with tempfile.TemporaryDirectory() as d:
+        results: dict[str, dict[int, dict]] = {}
+        for n in sizes:
+            root = Path(d) / f"x{n}"
+            root.mkdir()
+            (root / "shout.py").write_text(GEN_SPEC)
+            make_inputs(root, n)
+            for what in ("generate", "cache", "mix", "open"):
+                t = time.perf_counter()
+                results.setdefault(what, {})[n] = run(what, root, n)
+                print(f"{what:9s} {n:>7d}: {results[what][n]} ({time.perf_counter() - t:.0f} s)", flush=True)
+    print("\nratio 16x / 1x (goal <= 1.3 for driver CPU and RSS; cache files grow with writers):")
+    lo, hi = sizes[0], sizes[-1]
+    for what, by in results.items():
+        r = {k: by[hi][k] / by[lo][k] for k in ("cpu_s", "rss_mb", "wall_s") if by[lo].get(k)}
+        files = f", files {by[lo].get('files')} -> {by[hi].get('files')}" if "files" in by[lo] else ""
+        print(f"  {what:9s} driver cpu {r['cpu_s']:.2f}x, driver rss {r['rss_mb']:.2f}x, wall {r['wall_s']:.2f}x{files}")
+    u = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(f"(workers' total CPU {u.ru_utime + u.ru_stime:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
