@@ -14,9 +14,9 @@ EXAMPLES = Path(__file__).parents[2] / "examples" / "recipes"
 PAIR_DROPS = {"no_preference", "equal_answers", "too_few_candidates", "no_parseable_candidate"}
 
 
-def run(name: str, llm, walks: int = 2):
+def run(name: str, llm, walks: int = 2, seeds: int | None = None):
     spec = load_generate_spec(EXAMPLES / name)
-    seeds = resolve_seeds(spec.seeds, spec.graph, base=EXAMPLES)
+    seeds = resolve_seeds(spec.seeds, spec.graph, base=EXAMPLES)[:seeds]
     result = generate(spec.graph, seeds, walks=walks, backend=llm, use_cache=False)
     t = result.stats.totals
     assert t["walks"] == walks == t["records"] + t["dropped"] + t["quarantined"]
@@ -59,13 +59,15 @@ def test_strong_weak_pairs_the_servers_answer_with_the_embedded_one(embedded_llm
 
 
 def test_deepseek_dual_emits_both_samples_of_a_problem_or_drops_both(embedded_llm):
-    spec, result = run("deepseek_dual.py", embedded_llm)
+    spec, result = run("deepseek_dual.py", embedded_llm, seeds=1)  # walks 0 and 1 of one problem
     if result.records:
         kinds = sorted(len(json.loads(r["messages"]) if isinstance(r["messages"], str) else r["messages"])
                        for r in result.records)
         assert kinds == [2, 3]  # <problem, answer> and <system, problem, reasoning answer>
     else:
         assert {r["reason"] for r in result.dropped} == {"none_passed"}
+        assert len({tuple(c["seed"] for c in load_metadata(r["metadata"])["generator"]["steps"][-1]["best_of_n"]
+                          ["candidates"]) for r in result.dropped}) == 1  # both walks drew the same candidates
 
 
 def test_think_budget_example_cuts_or_drops_within_budget(embedded_llm):
