@@ -17,7 +17,7 @@ _EXPORTS = {
     "dataforge.conditions": ["Predicate", "at_least", "at_most", "matches", "max_words", "min_words", "nonempty", "one_of"],
     "dataforge.engine": ["Engine", "RunResult"],
     "dataforge.graph": ["SOURCE", "Graph"],
-    "dataforge.nodes": ["Drop", "FilterNode", "FunctionNode", "GraphNode", "Item", "JudgeNode", "LLMNode", "Node", "NodeLLM", "Quarantined", "WalkContext", "WalkStep", "carry"],
+    "dataforge.nodes": ["BestOfN", "Drop", "FilterNode", "FunctionNode", "GraphNode", "Item", "JudgeNode", "LLMNode", "Node", "NodeLLM", "Quarantined", "WalkContext", "WalkStep", "carry"],
     "dataforge.run": ["generate"],
     "dataforge.spec": ["GenerateSpec", "load_generate_spec", "resolve_seeds"],
     "dataforge.structs": ["Chat", "Document", "Message", "Preference", "PromptCompletion", "Struct"],
@@ -29,7 +29,7 @@ __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [
-    "SOURCE", "Backend", "BackendSpec", "CachedBackend", "CallCache", "Chat", "Completion", "Document", "Drop",
+    "SOURCE", "Backend", "BestOfN", "BackendSpec", "CachedBackend", "CallCache", "Chat", "Completion", "Document", "Drop",
     "Engine", "FilterNode", "FunctionNode", "GenerateSpec", "Graph", "GraphNode", "Item", "JudgeNode", "LLMNode",
     "Message", "Node", "NodeLLM", "Predicate", "Preference", "PromptCompletion", "Quarantined", "RunResult", "RunStats", "Sampling", "Struct",
     "Taxonomy", "Topic", "WalkContext", "WalkPlan", "WalkStep", "__version__", "at_least", "at_most",

@@ -64,7 +64,8 @@ class CallCache:
         for key, values in self._store(model_id).get_many(keys).items():
             try:
                 raw = json.loads(values[0])
-                out[key] = Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True)
+                out[key] = Completion(raw["text"], raw["finish_reason"], int(raw["tokens"]), cached=True,
+                                      reasoning=raw.get("reasoning"))
             except (ValueError, KeyError, TypeError):
                 continue
         return out

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dataforge.backends.base import Backend, Completion, Prompt, Sampling
+from dataforge.backends.registry import BackendSpec
 from dataforge.cache import CachedBackend, CallCache
 from dataforge.contracts import convert
 from dataforge.core.errors import ForgeError, one_line
@@ -35,24 +36,40 @@ def seed_id_of(value: Struct) -> str:
 class EngineContext:
     """The `Context` nodes see: cached batched generation, call seeds, per-node call counts."""
 
-    def __init__(self, backend: CachedBackend, seed: int, stats: RunStats, prefix: str = ""):
+    def __init__(self, backend: CachedBackend, seed: int, stats: RunStats, prefix: str = "",
+                 others: dict[int, CachedBackend] | None = None):
         self.backend, self.seed, self.stats, self.prefix = backend, seed, stats, prefix
         self.model_id = backend.model_id
         self.supports_json_schema = bool(backend.supports_json_schema)
+        self.others = others if others is not None else {}  # a node's own backends, built once per run
 
-    def generate(self, node: str, prompts: Sequence[Prompt], params: Sequence[Sampling]) -> list[Completion]:
-        calls, hits = self.backend.calls, self.backend.hits
-        out = self.backend.generate(list(prompts), list(params))
+    def backend_for(self, backend: Backend | BackendSpec | None) -> CachedBackend:
+        """The run's backend, or a node's own one (a spec is built once) behind the same call cache."""
+        if backend is None:
+            return self.backend
+        if id(backend) not in self.others:
+            inner = backend.build() if isinstance(backend, BackendSpec) else backend
+            self.others[id(backend)] = CachedBackend(inner, self.backend.cache)
+        return self.others[id(backend)]
+
+    def model_of(self, backend: Backend | BackendSpec | None = None) -> str:
+        return self.backend_for(backend).model_id
+
+    def generate(self, node: str, prompts: Sequence[Prompt], params: Sequence[Sampling],
+                 backend: Backend | BackendSpec | None = None) -> list[Completion]:
+        target = self.backend_for(backend)
+        calls, hits = target.calls, target.hits
+        out = target.generate(list(prompts), list(params))
         st = self.stats.node(self.prefix + node)
-        st["llm_calls"] += self.backend.calls - calls
-        st["cache_hits"] += self.backend.hits - hits
+        st["llm_calls"] += target.calls - calls
+        st["cache_hits"] += target.hits - hits
         return out
 
     def call_seed(self, key: str, node: str, attempt: int | str = 0) -> int:
         return int(stable_hash([self.seed, key, node, attempt], 15), 16)
 
     def nested(self, prefix: str) -> EngineContext:
-        return EngineContext(self.backend, self.seed, self.stats, self.prefix + prefix)
+        return EngineContext(self.backend, self.seed, self.stats, self.prefix + prefix, self.others)
 
 
 @dataclass(slots=True)

@@ -83,7 +83,10 @@ def call_rows(engine: Engine, plan: WalkPlan, state: WalkState) -> list[dict[str
         meta = {"generator": {"graph": engine.graph.name, "walk_id": plan.id, "node": c["node"],
                               "seed_doc_id": plan.seed_id, "template_hash": info.get("template_hash"),
                               "model": info.get("model"), "sampling": info.get("sampling")}}
-        messages = as_messages(c["prompt"]) + [{"role": "assistant", "content": c["reply"]}]
+        reply = {"role": "assistant", "content": c["reply"]}
+        if c.get("reasoning"):
+            reply["reasoning_content"] = c["reasoning"]  # the trace the backend returned apart
+        messages = as_messages(c["prompt"]) + [reply]
         rows.append(ChatRecord(messages, id=stable_hash([plan.id, c["node"], i], 32),
                                source=f"{source_of(engine)}:{c['node']}", metadata=meta).to_row())
     return rows

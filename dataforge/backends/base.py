@@ -54,15 +54,53 @@ class Sampling(SpecModel):
 
 @dataclass(slots=True)
 class Completion:
-    """One reply: its text, why it ended (`stop` or `length`) and how many tokens it took."""
+    """One reply: its text, why it ended (`stop` or `length`) and how many tokens it took.
+
+    `reasoning` is the model's reasoning trace when the server returned it apart (`reasoning_content`)
+    or the backend split it off the text (a `<think>` block); None when there was none.
+    """
 
     text: str
     finish_reason: str = "stop"
     tokens: int = 0
     cached: bool = False
+    reasoning: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "finish_reason": self.finish_reason, "tokens": self.tokens}
+        out = {"text": self.text, "finish_reason": self.finish_reason, "tokens": self.tokens}
+        return out if self.reasoning is None else {**out, "reasoning": self.reasoning}
+
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+def split_reasoning(text: str) -> tuple[str | None, str]:
+    """(reasoning, answer) of a reply, as vLLM's `<think>` reasoning parsers split it.
+
+    A leading `<think>...</think>` block is the reasoning; so is everything before a `</think>` when the
+    chat template opened the block in the prompt. A `<think>` never closed (the reply ran out of
+    tokens) is all reasoning and no answer. No think tags: no reasoning, the whole text is the answer.
+
+    Example:
+        split_reasoning("<think>2+2=4</think>\n\nIt is 4.")  # ("2+2=4", "It is 4.")
+    """
+    body = text.lstrip()
+    if body.startswith(THINK_OPEN):
+        body = body[len(THINK_OPEN):]
+        if THINK_CLOSE not in body:
+            return body.strip(), ""
+    elif THINK_CLOSE not in body:
+        return None, text
+    reasoning, _, answer = body.partition(THINK_CLOSE)
+    return reasoning.strip(), answer.strip()
+
+
+def with_reasoning(c: Completion) -> Completion:
+    """`c` with a `<think>` block split off its text into `reasoning` (unchanged when there is none)."""
+    reasoning, answer = split_reasoning(c.text)
+    if reasoning is None:
+        return c
+    return Completion(answer, c.finish_reason, c.tokens, c.cached, reasoning)
 
 
 def prompt_text(prompt: Prompt) -> str:

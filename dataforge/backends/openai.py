@@ -182,11 +182,14 @@ def _json(r, url: str) -> Any:
 def _completion(data: dict[str, Any], p: Sampling, url: str) -> Completion:
     try:
         choice = data["choices"][0]
-        text = choice["message"]["content"] if "message" in choice else choice["text"]
+        message = choice.get("message") or {}
+        text = message["content"] if "message" in choice else choice["text"]
+        # vLLM's reasoning parsers and DeepSeek-style APIs return the trace apart from the answer.
+        reasoning = message.get("reasoning_content") or message.get("reasoning") or None
     except (KeyError, IndexError, TypeError) as e:
         raise ForgeError(f"openai backend: {url} returned no choices ({redact_text(str(data)[:120])}); "
                          "is it an OpenAI-compatible server?") from e
     text, stopped = cut_at_stop(text or "", p.stop)
     reason = "stop" if stopped or choice.get("finish_reason") == "stop" else "length"
     tokens = int((data.get("usage") or {}).get("completion_tokens") or 0)
-    return Completion(text, reason, tokens)
+    return Completion(text, reason, tokens, reasoning=reasoning if isinstance(reasoning, str) else None)

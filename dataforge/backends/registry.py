@@ -21,9 +21,9 @@ KINDS = ("transformers", "vllm", "openai")
 # The keyword arguments each backend takes besides `model` and `batch_size` (kept in step with the
 # constructors by a test), so a misspelt option fails when the spec is built, without importing torch.
 OPTIONS = {
-    "transformers": ("device", "dtype", "threads"),
+    "transformers": ("device", "dtype", "threads", "reasoning"),
     "vllm": ("dtype", "gpu_memory_utilization", "kv_cache_gb", "enforce_eager", "max_model_len",
-             "tensor_parallel_size", "engine_args"),
+             "tensor_parallel_size", "engine_args", "reasoning"),
     "openai": ("base_url", "api_key", "api_key_env", "headers", "concurrency", "max_retries", "timeout",
                "backoff", "max_backoff", "model_id", "json_schema"),
 }

@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop, row_seed
+from dataforge.backends.base import (
+    Backend,
+    Completion,
+    Prompt,
+    Sampling,
+    cut_at_stop,
+    row_seed,
+    with_reasoning,
+)
 from dataforge.backends.sampler import GrammarCache, RowSampler
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
@@ -33,6 +41,8 @@ class TransformersBackend(Backend):
         dtype: `auto` (bfloat16 on CUDA, float32 on CPU) or a torch dtype name.
         batch_size: prompts decoded together.
         threads: CPU threads for torch (None keeps torch's default, which honours OMP_NUM_THREADS).
+        reasoning: split a `<think>` block off each reply into `Completion.reasoning`, as an
+            OpenAI-compatible server with a reasoning parser does (see `split_reasoning`).
     Example:
         llm = TransformersBackend("embedded", batch_size=8)
         llm.generate([[{"role": "user", "content": "Name a colour."}]], Sampling(max_tokens=8))
@@ -41,14 +51,17 @@ class TransformersBackend(Backend):
     kind = "transformers"
 
     def __init__(self, model: str = "embedded", device: str = "auto", dtype: str = "auto",
-                 batch_size: int = 16, threads: int | None = None):
+                 batch_size: int = 16, threads: int | None = None, reasoning: bool = False):
         self.path = Path(resolve_llm(model))
         self.device = pick_device(device)
         self.dtype = dtype if dtype != "auto" else ("bfloat16" if self.device.startswith("cuda") else "float32")
         self.batch_size = max(1, int(batch_size))
         self.threads = threads
         self._model = self._tokenizer = self._grammars = None
-        self._model_id = f"transformers/{self.path.name}-{sha256_file(self.path / 'config.json')[:8]}@{self.dtype}"
+        self.reasoning = bool(reasoning)
+        # Split replies are other cache entries than whole ones.
+        self._model_id = (f"transformers/{self.path.name}-{sha256_file(self.path / 'config.json')[:8]}@{self.dtype}"
+                          + ("+reasoning" if self.reasoning else ""))
 
     @property
     def model_id(self) -> str:
@@ -126,7 +139,8 @@ class TransformersBackend(Backend):
             text = tok.decode(row[:n], skip_special_tokens=True)
             ended = n < len(row) and n < p.max_tokens
             text, stopped = cut_at_stop(text, p.stop)
-            results.append(Completion(text, "stop" if (ended or stopped) else "length", min(n, p.max_tokens)))
+            c = Completion(text, "stop" if (ended or stopped) else "length", min(n, p.max_tokens))
+            results.append(with_reasoning(c) if self.reasoning else c)
         return results
 
 

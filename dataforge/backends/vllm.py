@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop
+from dataforge.backends.base import Backend, Completion, Prompt, Sampling, cut_at_stop, with_reasoning
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import sha256_file
 from dataforge.core.models import resolve_llm
@@ -75,6 +75,8 @@ class VLLMBackend(Backend):
         enforce_eager: skip CUDA-graph / torch.compile capture (faster start, slower decode).
         max_model_len: context length (None: the model's).
         engine_args: any other `vllm.LLM` keyword arguments.
+        reasoning: split a `<think>` block off each reply into `Completion.reasoning`, as
+            `vllm serve --reasoning-parser` does (see `split_reasoning`).
     Example:
         llm = VLLMBackend("embedded", kv_cache_gb=1, enforce_eager=True)
     """
@@ -85,7 +87,7 @@ class VLLMBackend(Backend):
     def __init__(self, model: str = "embedded", batch_size: int = 256, dtype: str = "auto",
                  gpu_memory_utilization: float = 0.85, kv_cache_gb: float | None = None,
                  enforce_eager: bool = False, max_model_len: int | None = 4096, tensor_parallel_size: int = 1,
-                 engine_args: dict[str, Any] | None = None):
+                 engine_args: dict[str, Any] | None = None, reasoning: bool = False):
         self.path = Path(resolve_llm(model))
         self.batch_size = max(1, batch_size)
         self.args: dict[str, Any] = {"dtype": dtype, "gpu_memory_utilization": gpu_memory_utilization,
@@ -95,7 +97,9 @@ class VLLMBackend(Backend):
         if kv_cache_gb is not None:
             self.args["kv_cache_memory_bytes"] = int(kv_cache_gb * 2**30)
         self._llm = None
-        self._model_id = f"vllm/{self.path.name}-{sha256_file(self.path / 'config.json')[:8]}@{dtype}"
+        self.reasoning = bool(reasoning)
+        self._model_id = (f"vllm/{self.path.name}-{sha256_file(self.path / 'config.json')[:8]}@{dtype}"
+                          + ("+reasoning" if self.reasoning else ""))
 
     @property
     def model_id(self) -> str:
@@ -136,11 +140,11 @@ class VLLMBackend(Backend):
         if chats:
             res = llm.chat([prompts[i] for i in chats], [self._params(params[i]) for i in chats], use_tqdm=False)
             for i, r in zip(chats, res, strict=True):
-                out[i] = _completion(r, params[i])
+                out[i] = _completion(r, params[i], self.reasoning)
         if raws:
             res = llm.generate([prompts[i] for i in raws], [self._params(params[i]) for i in raws], use_tqdm=False)
             for i, r in zip(raws, res, strict=True):
-                out[i] = _completion(r, params[i])
+                out[i] = _completion(r, params[i], self.reasoning)
         return out  # type: ignore[return-value]
 
     def close(self) -> None:
@@ -165,8 +169,9 @@ def _start_failure(e: Exception, args: dict[str, Any], cpu: bool) -> str:
     return f"vllm backend: the engine failed to start ({type(e).__name__}: {why}); {fix}"
 
 
-def _completion(r: Any, p: Sampling) -> Completion:
+def _completion(r: Any, p: Sampling, reasoning: bool = False) -> Completion:
     o = r.outputs[0]
     text, stopped = cut_at_stop(o.text, p.stop)
     reason = "stop" if stopped or o.finish_reason == "stop" else "length"
-    return Completion(text, reason, len(o.token_ids))
+    c = Completion(text, reason, len(o.token_ids))
+    return with_reasoning(c) if reasoning else c

@@ -61,7 +61,23 @@ class Instruction:
     phrasings: ClassVar[tuple[str, ...]]
 
     def verify(self, kw: dict[str, Any], response: str) -> bool:
+        """DataForge's strict check (`check(..., strict=True)`)."""
         raise NotImplementedError
+
+    def reference(self, kw: dict[str, Any], response: str) -> bool:
+        """The reference IFEval verdict (google-research instruction_following_eval, as lm-evaluation-harness
+        runs it): the rule in `dataforge.ifthink.reference` where it differs from `verify`."""
+        from dataforge.ifthink.reference import REFERENCE
+
+        rule = REFERENCE.get(self.id)
+        return bool(rule(kw, response)) if rule is not None else bool(self.verify(kw, response))
+
+    def judge(self, kw: dict[str, Any], response: str, strict: bool) -> bool:
+        # The harness fails every instruction on an empty (or whitespace-only) response. Strict mode
+        # also requires the reference verdict, so whatever it keeps passes the evaluation.
+        if not response.strip() or not self.reference(kw, response):
+            return False
+        return bool(self.verify(kw, response)) if strict else True
 
     def sample(self, ctx: SampleContext) -> dict[str, Any]:
         return {}

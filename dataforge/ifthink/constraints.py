@@ -11,11 +11,14 @@ from dataforge.core.spec import SpecModel
 from dataforge.ifthink.base import REGISTRY, get
 
 
-def check(instruction_id: str, kwargs: dict[str, Any] | None, response: str) -> bool:
+def check(instruction_id: str, kwargs: dict[str, Any] | None, response: str, *, strict: bool = False) -> bool:
     """Does `response` follow the IFEval instruction `instruction_id` with arguments `kwargs`?
 
-    Deterministic and offline (no network, no downloaded NLTK data). Unknown ids or bad arguments
-    raise a one-line ForgeError; arguments IFEval's data lists as null are ignored.
+    By default the verdict is the reference IFEval checker's (google-research instruction_following_eval,
+    the one lm-evaluation-harness runs, "strict" accuracy). `strict=True` applies DataForge's stricter
+    rules instead; docs/ifthink.md lists every difference. Deterministic and offline (no network, no
+    downloaded NLTK data). Unknown ids or bad arguments raise a one-line ForgeError; arguments IFEval's
+    data lists as null are ignored.
 
     Example:
         check("length_constraints:number_words", {"relation": "less than", "num_words": 5}, "Hi there.")
@@ -23,7 +26,7 @@ def check(instruction_id: str, kwargs: dict[str, Any] | None, response: str) -> 
     if not isinstance(response, str):
         raise TypeError(f"response must be a str, got {type(response).__name__}")
     instruction = get(instruction_id)
-    return bool(instruction.verify(instruction.validate(kwargs), response))
+    return instruction.judge(instruction.validate(kwargs), response, strict)
 
 
 class Constraint(SpecModel):
@@ -52,10 +55,11 @@ class Constraint(SpecModel):
         """The constraint as natural-language text for a user turn."""
         return REGISTRY[self.id].describe(self.kwargs, variant)
 
-    def check(self, response: str) -> bool:
-        return bool(REGISTRY[self.id].verify(self.kwargs, response))
+    def check(self, response: str, strict: bool = True) -> bool:
+        """Strict by default: data DataForge generates keeps to the stricter rules (they imply the reference's)."""
+        return REGISTRY[self.id].judge(self.kwargs, response, strict)
 
 
-def failing(constraints: Iterable[Constraint], response: str) -> list[str]:
+def failing(constraints: Iterable[Constraint], response: str, strict: bool = True) -> list[str]:
     """Ids of the constraints `response` does not follow, in the given order."""
-    return [c.id for c in constraints if not c.check(response)]
+    return [c.id for c in constraints if not c.check(response, strict)]

@@ -88,7 +88,7 @@ class JudgeNode(LLMNode):
             "required": [self.score_field, self.rationale_field]}
         return self.sampling.model_copy(update={"json_schema": schema})
 
-    def parse(self, reply: str, value: Struct, finish_reason: str) -> Struct:
+    def parse(self, reply: str, value: Struct, finish_reason: str, reasoning: str | None = None) -> Struct:
         lo, hi = self.scale
         try:
             obj = parse_json_object(reply)

@@ -20,7 +20,7 @@ from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
-from dataforge.backends.base import Prompt, Sampling
+from dataforge.backends.base import Completion, Prompt, Sampling
 from dataforge.conditions import Predicate
 from dataforge.core.errors import ForgeError, one_line
 from dataforge.core.hashing import stable_hash
@@ -59,6 +59,11 @@ class LLMNode(Node):
         sampling: the node's sampling parameters (the engine sets a seed per call).
         structured: constrain JSON replies with the output schema when the backend can.
         retries: extra attempts (each with a new seed) for replies that do not parse.
+        reasoning: an output str field that receives the reply's reasoning trace (the server's
+            `reasoning_content`, or the `<think>` block a reasoning backend split off; "" when none).
+        backend: this node's own model (a `BackendSpec`, built once per run, or a `Backend`) instead
+            of the run's, behind the same call cache: e.g. a strong server and the embedded model as
+            the weak one in one graph. Use a spec when the graph runs on Spark executors.
     Example:
         ask = LLMNode("ask", Document, Question, prompt="Ask one question about: {{ text }}",
                       sampling=Sampling(max_tokens=32))
@@ -73,8 +78,14 @@ class LLMNode(Node):
                  chat: bool = True, reply: str | None = None,
                  parse: Callable[[str, Struct], Struct | dict[str, Any]] | None = None,
                  sampling: Sampling | None = None, structured: bool = True, retries: int = 2,
-                 requires: Sequence[Predicate] = (), guarantees: Sequence[Predicate] = ()):
+                 requires: Sequence[Predicate] = (), guarantees: Sequence[Predicate] = (),
+                 reasoning: str | None = None, backend: Any = None):
         super().__init__(name, input, output, requires=requires, guarantees=guarantees)
+        if reasoning is not None and (reasoning not in output.model_fields or reasoning in input.model_fields
+                                      or output.model_fields[reasoning].annotation is not str):
+            raise ForgeError(f"node {name}: reasoning field '{reasoning}' must be a str field {output.__name__} "
+                             f"adds to {input.__name__}")
+        self.reasoning_field, self.backend = reasoning, backend
         if (prompt is None) == (messages is None):
             raise ForgeError(f"node {name}: give exactly one of prompt= (a template) or messages= (a function)")
         self.prompt_source, self.system_source, self.messages_fn = prompt, system, messages
@@ -82,7 +93,7 @@ class LLMNode(Node):
         self.chat, self.parse_fn, self.structured = chat, parse, structured
         self.sampling = sampling or Sampling()
         self.retries = max(0, int(retries))
-        self.new_fields = [f for f in output.model_fields if f not in input.model_fields]
+        self.new_fields = [f for f in output.model_fields if f not in input.model_fields and f != reasoning]
         self.reply_field = reply if reply is not None else self._infer_reply_field()
         self._check_contract()
 
@@ -116,7 +127,8 @@ class LLMNode(Node):
             if self.reply_field not in dst or dst[self.reply_field] is not str:
                 raise ForgeError(f"node {self.name}: reply field '{self.reply_field}' must be a str field of "
                                  f"{self.output.__name__}")
-            missing = [f for f in required_fields(self.output) if f not in src and f != self.reply_field]
+            missing = [f for f in required_fields(self.output)
+                       if f not in src and f not in (self.reply_field, self.reasoning_field)]
             if missing and self.parse_fn is None:
                 raise ForgeError(f"node {self.name}: {self.output.__name__} fields {missing} are neither in "
                                  f"{self.input.__name__} nor filled by the reply; use JSON mode (reply=None)")
@@ -138,23 +150,39 @@ class LLMNode(Node):
         msgs = [{"role": "system", "content": self.system.render(ns)}] if self.system is not None else []
         return msgs + [{"role": "user", "content": user}]
 
+    def call(self, ctx: Context, prompts: list[Prompt], params: list[Sampling],
+             name: str | None = None) -> list[Completion]:
+        """The batched, cached call (counted under `name`, default this node), on this node's own
+        backend when it has one."""
+        if self.backend is None:
+            return ctx.generate(name or self.name, prompts, params)
+        return ctx.generate(name or self.name, prompts, params, backend=self.backend)  # type: ignore[call-arg]
+
+    def model_of(self, ctx: Context) -> str:
+        return ctx.model_id if self.backend is None else ctx.model_of(self.backend)  # type: ignore[attr-defined]
+
     def params(self, ctx: Context) -> Sampling:
-        if self.reply_field is None and self.parse_fn is None and self.structured and ctx.supports_json_schema:
+        supports = (ctx.supports_json_schema if self.backend is None
+                    else ctx.backend_for(self.backend).supports_json_schema)  # type: ignore[attr-defined]
+        if self.reply_field is None and self.parse_fn is None and self.structured and supports:
             return self.sampling.model_copy(update={"json_schema": struct_schema(self.output, self.new_fields)})
         return self.sampling
 
-    def parse(self, reply: str, value: Struct, finish_reason: str) -> Struct:
+    def parse(self, reply: str, value: Struct, finish_reason: str, reasoning: str | None = None) -> Struct:
         """Turn a reply into the output struct; raise ParseError (or ValidationError) when it does not fit."""
+        extra = {self.reasoning_field: reasoning or ""} if self.reasoning_field is not None else {}
         if self.parse_fn is not None:
             got = self.parse_fn(reply, value)
-            return got if isinstance(got, self.output) else carry(value, self.output, **dict(got))
+            if isinstance(got, self.output):
+                return got.model_copy(update=extra) if extra else got
+            return carry(value, self.output, **{**extra, **dict(got)})
         if self.reply_field is not None:
             text = reply.strip()
             if not text:
                 raise ParseError("empty reply")
-            return carry(value, self.output, **{self.reply_field: text})
+            return carry(value, self.output, **extra, **{self.reply_field: text})
         obj = parse_json_object(reply)
-        return carry(value, self.output, **{k: v for k, v in obj.items() if k in self.new_fields})
+        return carry(value, self.output, **extra, **{k: v for k, v in obj.items() if k in self.new_fields})
 
     def broken(self, out: Struct) -> list[str]:
         """Guarantees an output breaks (such a reply is retried like one that does not parse)."""
@@ -170,11 +198,11 @@ class LLMNode(Node):
             if not pending:
                 break
             params = [base.with_seed(ctx.call_seed(items[i].key, self.name, attempt)) for i in pending]
-            replies = ctx.generate(self.name, [prompts[i] for i in pending], params)
+            replies = self.call(ctx, [prompts[i] for i in pending], params)
             still = []
             for i, p, c in zip(pending, params, replies, strict=True):
                 try:
-                    out = self.parse(c.text, items[i].value, c.finish_reason)
+                    out = self.parse(c.text, items[i].value, c.finish_reason, c.reasoning)
                     broken = self.broken(out)
                     if broken:
                         raise ParseError(f"reply breaks guarantee {broken[0]}")
@@ -182,13 +210,14 @@ class LLMNode(Node):
                     errors[i].append(f"{one_line(e)} | reply: {c.text[:120]!r}")
                     still.append(i)
                     continue
-                info = {"template_hash": self.template_hash, "model": ctx.model_id, "sampling": p.lineage(),
+                info = {"template_hash": self.template_hash, "model": self.model_of(ctx), "sampling": p.lineage(),
                         "attempts": attempt + 1, "finish_reason": c.finish_reason}
-                outcomes[i] = WalkStep(out, info, [{"prompt": prompts[i], "reply": c.text}])
+                call = {"prompt": prompts[i], "reply": c.text}
+                outcomes[i] = WalkStep(out, info, [call if c.reasoning is None else {**call, "reasoning": c.reasoning}])
             pending = still
         for i in pending:
             outcomes[i] = Quarantined("unparseable_reply", errors[i][-1],
-                                     {"template_hash": self.template_hash, "model": ctx.model_id,
+                                     {"template_hash": self.template_hash, "model": self.model_of(ctx),
                                       "attempts": self.retries + 1, "errors": errors[i]})
         return outcomes  # type: ignore[return-value]
 
@@ -197,6 +226,13 @@ class LLMNode(Node):
         return {**super().describe(), "prompt": self.prompt_source, "system": self.system_source,
                 "messages_fn": getattr(self.messages_fn, "__qualname__", None), "chat": self.chat,
                 "mode": mode, "reply_field": self.reply_field, "sampling": self.sampling.lineage(),
-                "retries": self.retries, "template_hash": self.template_hash}
+                "retries": self.retries, "template_hash": self.template_hash,
+                **({"backend": _backend_json(self.backend)} if self.backend is not None else {})}
+
+
+def _backend_json(backend: Any) -> Any:
+    # A spec serializes (its credentials are redacted with the manifest); a live backend by its model id.
+    dump = getattr(backend, "model_dump", None)
+    return dump(mode="json") if callable(dump) else {"model_id": getattr(backend, "model_id", repr(backend))}
 
 

@@ -3,7 +3,7 @@
 It answers chat and text completions deterministically (a JSON object that fits the request's
 `response_format` schema, else a fixed sentence), or fails the way a broken fleet does: 500, 401, a
 reply too slow for the client's timeout, or a body that is not JSON (a 401 echoes the key it got, as
-some gateways do). It records the headers of every
+some gateways do), or replays a recorded reply body (`recorded`). It records the headers of every
 request, so a test can check that a key reached the server and nowhere else.
 """
 
@@ -47,6 +47,7 @@ class FakeOpenAI:
 
     def __init__(self):
         self.mode = "ok"
+        self.recorded: dict[str, Any] | None = None  # a recorded reply body, replayed as it is in "ok" mode
         self.headers: list[dict[str, str]] = []
         self.lock = threading.Lock()
         server = self
@@ -70,6 +71,8 @@ class FakeOpenAI:
                     status, payload = 401, json.dumps({"error": f"invalid api key: {said}"})
                 elif mode == "garbage":
                     payload = "<html>502 gateway says hello</html>"
+                elif server.recorded is not None:
+                    payload = json.dumps(server.recorded)
                 else:
                     text = reply_text(body)
                     choice = ({"message": {"role": "assistant", "content": text}} if "messages" in body

@@ -12,13 +12,12 @@ M = {"model_type": "llama"}
 
 
 def _cases():
-    from curation import ExactDedup, LanguageFilter, MinHashDedup, Pipeline, Where
+    from curation import ExactDedup, ExtractText, LanguageFilter, MinHashDedup, Pipeline, URLFilter, Where
     from dataforge.backends import BackendSpec, Sampling
     from dataforge.ifthink import Constraint, ConversationPlan, IFThinkConfig
     from dataforge.rephrase import RephraseConfig, RephraseStyle
     from dataforge.taxonomy import Taxonomy
     from mixtures import Mixture, Source, Stage
-    from curation import ExtractText, URLFilter
     from training.evals import GenEval
     from training.init import StartFrom
     from training.optim import StageOptim

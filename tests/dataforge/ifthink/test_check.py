@@ -23,7 +23,7 @@ CASES = [
     ("keywords:frequency", {"keyword": "tower", "frequency": 2, "relation": LT}, "**Tower**, *tower*.", False),
     ("keywords:forbidden_words", {"forbidden_words": ["cat", "dog"]}, "A category of dogma.", True),
     ("keywords:forbidden_words", {"forbidden_words": ["cat", "dog"]}, "My DOG sleeps.", False),
-    ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "", True),
+    ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "", False),  # empty: the harness fails it
     ("keywords:letter_frequency", {"letter": "z", "let_frequency": 3, "let_relation": AL}, "Zig zag zoo", True),
     ("keywords:letter_frequency", {"letter": "z", "let_frequency": 3, "let_relation": AL}, "Zig zag", False),
     ("keywords:letter_frequency", {"letter": "q", "let_frequency": 1, "let_relation": LT}, "No such letter.", True),
@@ -52,9 +52,9 @@ CASES = [
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "***\nFirst.\n***\nSecond.\n***", True),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "First.\n***\n\n***\nSecond.", False),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "First.\n\nSecond.", False),
-    ("length_constraints:number_paragraphs", {"num_paragraphs": 1}, "***bold italic*** is one paragraph.", True),
+    ("length_constraints:number_paragraphs", {"num_paragraphs": 1}, "***bold italic*** is one paragraph.", False),  # the reference splits inline ***
     ("length_constraints:nth_paragraph_first_word", {"num_paragraphs": 3, "nth_paragraph": 2, "first_word": "river"},
-     "Intro.\n\n**River** banks flood.\n\nEnd.", True),
+     "Intro.\n\n**River** banks flood.\n\nEnd.", False),  # the reference reads "**river**"
     ("length_constraints:nth_paragraph_first_word", {"num_paragraphs": 3, "nth_paragraph": 2, "first_word": "river"},
      "Intro.\n\nThe river floods.\n\nEnd.", False),
     ("length_constraints:nth_paragraph_first_word", {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "über"},
@@ -99,15 +99,17 @@ CASES = [
     ("combination:two_responses", {}, "One.\n******\n\n******\nTwo.", False),
     ("combination:two_responses", {}, "Only one answer.", False),
     ("combination:repeat_prompt", {"prompt_to_repeat": "Write a haiku about rain."},
-     "write a haiku about   rain.\nSoft rain on the roof...", True),
+     "write a haiku about   rain.\nSoft rain on the roof...", False),  # the reference keeps whitespace
     ("combination:repeat_prompt", {"prompt_to_repeat": "Write a haiku about rain."},
      "Sure! Write a haiku about rain.", False),
+    ("combination:repeat_prompt", {"prompt_to_repeat": "Write a haiku about rain."},
+     "write a Haiku about rain.\nSoft rain on the roof...", True),
     # start / end
     ("startend:end_checker", {"end_phrase": "Any other questions?"}, '"Here you go. Any other questions?"', True),
     ("startend:end_checker", {"end_phrase": "Any other questions?"}, "Any other questions? Bye.", False),
     ("startend:end_checker", {"end_phrase": "Any other questions?"}, "", False),
     ("startend:quotation", {}, '"The whole answer, quoted."', True),
-    ("startend:quotation", {}, "“Curly quotes count too.”", True),
+    ("startend:quotation", {}, "“Curly quotes count too.”", False),  # the reference: straight quotes only
     ("startend:quotation", {}, '"Half quoted.', False),
     ("startend:quotation", {}, '""', False),
     # change case
@@ -115,7 +117,7 @@ CASES = [
      "This is VERY IMPORTANT and state-of-the-art.", True),
     ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AL},
      "Only ONE capital word.", False),
-    ("change_case:capital_word_frequency", {"capital_frequency": 1, "capital_relation": LT}, "", True),
+    ("change_case:capital_word_frequency", {"capital_frequency": 1, "capital_relation": LT}, "", False),  # empty
     ("change_case:english_capital", {}, "THE WEATHER TODAY IS SUNNY AND WARM ACROSS THE WHOLE COUNTRY.", True),
     ("change_case:english_capital", {}, "THE WEATHER TODAY IS sunny AND WARM.", False),
     ("change_case:english_capital", {}, "LE TEMPS AUJOURD'HUI EST ENSOLEILLÉ ET CHAUD DANS TOUT LE PAYS.", False),
@@ -127,7 +129,7 @@ CASES = [
     ("punctuation:no_comma", {}, "No commas at all. Not one!", True),
     ("punctuation:no_comma", {}, "Well, there is one.", False),
     ("punctuation:no_comma", {}, "東京、大阪と京都", False),
-    ("punctuation:no_comma", {}, "", True),
+    ("punctuation:no_comma", {}, "", False),  # empty: the harness fails it
 ]
 
 
@@ -146,8 +148,10 @@ def test_every_instruction_type_has_a_passing_and_a_failing_case():
 
 @pytest.mark.parametrize(("instruction_id", "kwargs", "response", "expected"), CASES,
                          ids=[f"{c[0]}-{n}" for n, c in enumerate(CASES)])
-def test_check_verdict_matches_expected(instruction_id, kwargs, response, expected):
-    assert check(instruction_id, kwargs, response) is expected
+def test_strict_check_verdict_matches_expected(instruction_id, kwargs, response, expected):
+    # Strict mode: DataForge's own rules and the reference verdict (tests/dataforge/ifthink/test_reference.py
+    # covers the reference verdicts alone).
+    assert check(instruction_id, kwargs, response, strict=True) is expected
 
 
 def test_check_is_deterministic_across_repeated_calls():
