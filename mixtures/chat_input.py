@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataforge.core.hashing import canonical_json, text_id
-from dataforge.core.records import RecordError, default_id, from_arrow_form, parse_body
+from dataforge.core.records import FIELDS, RecordError, default_id, from_arrow_form, parse_body
 
 UNSUPPORTED_MESSAGE = "unsupported_message_field"
 BAD_JSON = "bad_json"
@@ -64,25 +64,49 @@ def _record(obj: dict, fallback_id: str) -> tuple[str | None, Any, dict, str | N
     return doc_id or default_id(kind, body), messages, kwargs, None
 
 
-def chat_records(batch: pa.RecordBatch) -> Iterator[tuple[str | None, Any, dict, str | None]]:
-    """(id or None, messages, template kwargs, quarantine reason or None) per record of a batch.
-
-    A record with a reason already has an id (its own, else a hash of what was read); a record the
-    renderer must still check may have none (it gets one from its messages once they are checked)."""
+def batch_objects(batch: pa.RecordBatch) -> Iterator[tuple[Any, str | None]]:
+    """(decoded object, or None when the line is not JSON; the raw line, or None for Parquet) per record:
+    JSONL lines (column `value`) or Parquet rows in the contract's Arrow form."""
     if "value" in batch.schema.names:  # JSONL lines
         for line in batch.column("value").to_pylist():
             if line is None or not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                yield json.loads(line), line
             except json.JSONDecodeError:
-                obj = None
-            if not isinstance(obj, dict):
-                yield text_id(line), None, {}, BAD_JSON
-                continue
-            yield _record(obj, text_id(line))
+                yield None, line
         return
     cols = {n: batch.column(n).to_pylist() for n in batch.schema.names}
     for i in range(batch.num_rows):
-        obj = from_arrow_form({n: cols[n][i] for n in cols})
-        yield _record(obj, text_id(canonical_json(obj.get("messages"))))
+        yield from_arrow_form({n: cols[n][i] for n in cols}), None
+
+
+def chat_records(batch: pa.RecordBatch) -> Iterator[tuple[str | None, Any, dict, str | None]]:
+    """(id or None, messages, template kwargs, quarantine reason or None) per record of a batch.
+
+    A record with a reason already has an id (its own, else a hash of what was read); a record the
+    renderer must still check may have none (it gets one from its messages once they are checked)."""
+    for obj, line in batch_objects(batch):
+        if not isinstance(obj, dict):
+            yield text_id(line or ""), None, {}, BAD_JSON
+            continue
+        yield _record(obj, text_id(line) if line is not None else text_id(canonical_json(obj.get("messages"))))
+
+
+def kind_records(batch: pa.RecordBatch, kind: str) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
+    """(id, the kind's fields in normal form or None, quarantine reason or None) per record of a batch of
+    completion or preference records; a record of another kind is `bad_completion` / `bad_preference`."""
+    for obj, line in batch_objects(batch):
+        if not isinstance(obj, dict):
+            yield text_id(line or ""), None, BAD_JSON
+            continue
+        own = obj.get("id")
+        own = str(own) if own is not None and own != "" else None
+        try:
+            got, body, _ = parse_body({k: obj.get(k) for k in FIELDS[kind]})
+            if got != kind:
+                raise RecordError(f"bad_{kind}")
+        except RecordError as e:
+            yield own or text_id(line if line is not None else canonical_json(obj)), None, e.reason
+            continue
+        yield own or default_id(kind, body), body, None

@@ -16,16 +16,13 @@ an empty string completion as `empty_completion`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from dataforge.core.hashing import canonical_json, text_id
-from dataforge.core.records import RecordError, default_id, from_arrow_form, parse_body
-from mixtures.chat_input import BAD_JSON
+from mixtures.chat_input import kind_records
 from mixtures.tokenize import (
     ChatRenderError,
     _emit,
@@ -41,33 +38,7 @@ COLUMNS = ("id", "prompt", "completion")
 
 def completion_records(batch: pa.RecordBatch) -> Iterator[tuple[str, dict[str, Any] | None, str | None]]:
     """(id, body {prompt, completion} in normal form or None, quarantine reason or None) per record."""
-    if "value" in batch.schema.names:  # JSONL lines
-        objs = []
-        for line in batch.column("value").to_pylist():
-            if line is None or not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                obj = None
-            objs.append((obj, line))
-    else:
-        cols = {n: batch.column(n).to_pylist() for n in batch.schema.names}
-        objs = [(from_arrow_form({n: cols[n][i] for n in cols}), None) for i in range(batch.num_rows)]
-    for obj, line in objs:
-        if not isinstance(obj, dict):
-            yield text_id(line), None, BAD_JSON
-            continue
-        own = obj.get("id")
-        own = str(own) if own is not None and own != "" else None
-        try:
-            kind, body, _ = parse_body({k: obj.get(k) for k in ("prompt", "completion")})
-            if kind != "completion":
-                raise RecordError("bad_completion")
-        except RecordError as e:
-            yield own or text_id(line if line is not None else canonical_json(obj)), None, e.reason
-            continue
-        yield own or default_id(kind, body), body, None
+    return kind_records(batch, "completion")
 
 
 def tokenize_completion_batches(batches: Iterator[pa.RecordBatch], *, src: int, source: str, payload: dict,

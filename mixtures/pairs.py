@@ -17,15 +17,14 @@ quarantined (`pair_exceeds_seq_len`) instead of truncated.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from dataforge.core.hashing import canonical_json, text_id
-from dataforge.core.records import RecordError, default_id, from_arrow_form, parse_body
+from dataforge.core.records import RecordError
+from mixtures.chat_input import kind_records
 
 TOO_LONG = "pair_exceeds_seq_len"
 FIELDS = ("id", "prompt", "chosen", "rejected")
@@ -44,35 +43,8 @@ def extract_prompt(chosen, rejected):
 
 
 def preference_records(batch: pa.RecordBatch) -> Iterator[tuple[str, dict | None, str | None]]:
-    """(id, body {prompt, chosen, rejected} or None, quarantine reason or None) per record of a batch read
-    from JSONL (column `value`, raw lines) or Parquet (the contract's Arrow form)."""
-    if "value" in batch.schema.names:
-        objs = []
-        for line in batch.column("value").to_pylist():
-            if line is None or not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                obj = None
-            objs.append((obj, line))
-    else:
-        cols = {n: batch.column(n).to_pylist() for n in batch.schema.names}
-        objs = [(from_arrow_form({n: cols[n][i] for n in cols}), None) for i in range(batch.num_rows)]
-    for obj, line in objs:
-        if not isinstance(obj, dict):
-            yield text_id(line or ""), None, "bad_json"
-            continue
-        rid = obj.get("id")
-        rid = str(rid) if rid not in (None, "") else None
-        try:
-            kind, body, _ = parse_body({k: obj.get(k) for k in ("prompt", "chosen", "rejected")})
-            if kind != "preference":
-                raise RecordError("bad_preference")
-        except RecordError as e:
-            yield rid or text_id(canonical_json({k: obj.get(k) for k in FIELDS[1:]})), None, e.reason
-            continue
-        yield rid or default_id(kind, body), body, None
+    """Per record of a batch: (id, body or None, quarantine reason or None); see `kind_records`."""
+    return kind_records(batch, "preference")
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

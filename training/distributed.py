@@ -42,6 +42,7 @@ def init_world() -> World:
     cuda = torch.cuda.is_available()
     if not cuda:
         os.environ.setdefault("DS_ACCELERATOR", "cpu")
+    own_port = "RANK" not in os.environ and not os.environ.get("MASTER_PORT")
     if "RANK" not in os.environ:  # a plain single process: give DeepSpeed a one-rank world
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
                           MASTER_PORT=os.environ.get("MASTER_PORT") or str(_free_port()))
@@ -53,7 +54,16 @@ def init_world() -> World:
     if cuda:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
-        deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo", auto_mpi_discovery=False)
+        for attempt in range(5):
+            try:
+                deepspeed.init_distributed(dist_backend="nccl" if cuda else "gloo", auto_mpi_discovery=False)
+                break
+            except Exception as e:  # noqa: BLE001 - only a port taken meanwhile is retried
+                # A one-rank world picked a free port, released it, and another process took it
+                # before the store bound it: pick another. A launcher's port is its to choose.
+                if not own_port or attempt == 4 or "EADDRINUSE" not in str(e):
+                    raise
+                os.environ["MASTER_PORT"] = str(_free_port())
     device = f"cuda:{local_rank}" if cuda else "cpu"
     return World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=local_rank, device=device)
 

@@ -150,7 +150,8 @@ def _anchors(path: Path) -> set[str]:
 
 def test_every_relative_link_and_anchor_in_the_docs_resolves():
     for path in DOCS:
-        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text()):
+        text = re.sub(r"`[^`\n]*`", "", path.read_text())  # code spans hold no links
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
             if re.match(r"[a-z]+://", target):
                 continue
             file, _, anchor = target.partition("#")
