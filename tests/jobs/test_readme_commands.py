@@ -119,7 +119,11 @@ def test_readme_commands_run_as_written(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "forge").write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -m jobs.cli "$@"\n')
     (bin_dir / "forge").chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
+    # a run inside this process (an earlier test) leaves its one-rank world's RANK and MASTER_PORT in the
+    # environment; a command run here starts its own world, as from a fresh shell
+    world = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+    env = {**{k: v for k, v in os.environ.items() if k not in world},
+           "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
            "FORGE_EXAMPLE_SMOKE": "1", "DATAFORGE_CALL_CACHE": str(tmp_path / ".calls"),
            "FORGE_REGISTRY": str(tmp_path / "registry")}
     ran = 0
