@@ -13,6 +13,8 @@ The registry is `--registry DIR`, else `$FORGE_REGISTRY`, else ./registry.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -64,6 +66,9 @@ def build(spec: Path = typer.Argument(..., help="Python spec defining `mixture =
         p.stop()
     if not result.built:
         err.print(f"mixture {result.id} already in the registry; nothing to build", highlight=False)
+    else:
+        err.print(f"shard files written by {len(result.writers)} executor process(es): {' '.join(result.writers)} "
+                  f"(driver {socket.gethostname()}:{os.getpid()})", highlight=False, soft_wrap=True)
     print(result.id, flush=True)
 
 

@@ -70,11 +70,13 @@ class _Quiet:
 
 @dataclass(frozen=True, slots=True)
 class BuildResult:
-    """What `build_mixture` returns: the id, the registry entry's path, and whether this call built it."""
+    """What `build_mixture` returns: the id, the registry entry's path, whether this call built it, and
+    the executor processes ("host:pid") that wrote its shard files."""
 
     id: str
     path: Path
     built: bool
+    writers: tuple[str, ...] = ()
 
 
 def mixture_key(mixture: Mixture, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
@@ -215,7 +217,8 @@ def build_mixture(mixture: Mixture, registry: str | Path | None = None, *, spec_
 def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, ResolvedSource], tok: TokenizerInfo,
            partitions: int | None, progress: Progress, chat: dict[str, ChatSettings]) -> BuildResult:
     from mixtures.card import write_card
-    from mixtures.materialize import collect_docs, tokenize_sources, write_shards
+    from mixtures.materialize import collect_docs, tokenize_sources
+    from mixtures.shards import write_shards
 
     tokenized, bc = tokenize_sources(spark, sources, tok, mixture.append_eos, partitions, chat)
     try:
@@ -229,8 +232,9 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
         check_disk(root, plan_bytes(plan.files, pieces, sum(map(len, tok.files.values()))),
                    "the planned shards, indexes and tokenizer")
         with staging_dir(root, key) as stage:
-            progress.step("writing shards", total=sum(f["ntok"] for f in plan.files), unit="tokens")
-            write_shards(spark, tokenized, plan, docs, stage, progress)
+            progress.step(f"writing {len(plan.files)} shard files", unit="Spark tasks")
+            with spark_tasks(spark, progress.update):
+                writers = write_shards(spark, tokenized, plan, docs, stage)
             _write_indexes(stage, plan, docs)
             tok.save(stage / TOKENIZER_DIR)
             if quarantine:
@@ -260,7 +264,7 @@ def _build(spark, mixture: Mixture, key: str, root: Path, sources: dict[str, Res
     finally:
         tokenized.unpersist()
         bc.unpersist()
-    return BuildResult(mid, final, built=True)
+    return BuildResult(mid, final, built=True, writers=tuple(writers))
 
 
 def build_spec(spec_path: str | Path, registry: str | Path | None = None, **kwargs) -> BuildResult:

@@ -88,15 +88,20 @@ def test_pieces_are_the_source_tokens_at_their_offsets(example, data_root):
         assert p.tokens.tolist() == full[p.doc_start:p.doc_start + len(p.tokens)]
 
 
+@pytest.mark.parametrize("partitions", [1, 3, 7])
 def test_same_inputs_give_same_id_and_bytes_whatever_the_partitioning(example, spark, data_root, tokenizer_dir,
-                                                                       tmp_path):
-    again = build_mixture(example_mixture(data_root, tokenizer_dir), tmp_path / "reg", spark=spark, partitions=5)
+                                                                       tmp_path, partitions):
+    again = build_mixture(example_mixture(data_root, tokenizer_dir), tmp_path / "reg", spark=spark,
+                          partitions=partitions)
     assert again.built and again.id == example["id"]
     first = Manifest.read(example["registry"] / example["id"])
     second = Manifest.read(again.path)
     assert first.files == second.files and any(f.endswith(".u32") for f in first.files)
     for rel in first.files:
         assert (again.path / rel).read_bytes() == (example["registry"] / example["id"] / rel).read_bytes()
+    # Python worker processes wrote the shards, not this driver; no task's temporary file is left over.
+    assert again.writers and all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in again.writers)
+    assert not [p for p in again.path.rglob("*") if ".part-" in p.name]
 
 
 def test_building_an_existing_id_is_a_noop(example, spark, data_root, tokenizer_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,5 +28,9 @@ def test_spark_submit_build_matches_local_build(cluster, example, tmp_path):
     for rel in local.files:
         assert (reg / mid / rel).read_bytes() == (example["registry"] / mid / rel).read_bytes()
     assert remote.extra["stages"] == local.extra["stages"]
-    # The cluster's executors did the work: the application ran on its workers.
+    # The cluster's executors did the work: the application ran on its workers, and the shard files were
+    # written by their processes, not by the driver.
     assert set(cluster.state_dir.glob("worker-*/app-*")) - apps_before
+    writers, driver = re.search(r"shard files written by \d+ executor process\(es\): (.+) \(driver (\S+)\)",
+                                proc.stdout + proc.stderr).groups()  # spark-submit merges them
+    assert writers.split() and driver not in writers.split()
