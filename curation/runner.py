@@ -119,7 +119,8 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     """The numbered records of every input, and the faults of the files that could not be read to their end."""
     from pyspark.sql import functions as F
 
-    parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes)
+    parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes,
+                          pipeline.warc_split_bytes)
     parsed = ctx.checkpoint(parsed, "parsed")
     uris = [u for inp in inputs for u in inp.files]
     faults = [(relpaths[r["file_index"]], FileFault(uris[r["file_index"]], r["reason"],
