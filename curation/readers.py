@@ -14,6 +14,7 @@ a large one (`curation.warc`).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from curation.filereaders import FAULT, check_filesystems, make_file_reader
 from curation.listing import (
@@ -30,7 +31,7 @@ from curation.parse import MAX_DOC_BYTES, blank_row, parse_object, parse_record
 from curation.warc_split import SPLIT_BYTES, byte_ranges
 
 __all__ = ["FAULT", "JSONL_EXT", "LINE_BITS", "MAX_DOC_BYTES", "PARQUET_EXT", "PARSED_DDL", "FileFault", "InputSet",
-           "file_key", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
+           "file_faults", "file_key", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
            "resolve_input"]
 
 LINE_BITS = 40  # _node = file_index << 40 | line: unique, ordered like the input
@@ -75,6 +76,29 @@ def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field:
         ids = spark.range(0, len(tasks), 1, slices)
         frames.append(ids.mapInArrow(make_file_reader(tasks, relpaths, text_field, max_bytes), PARSED_DDL))
     return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def file_faults(parsed, uris: list[str], relpaths: list[str]) -> list[tuple[str, FileFault]]:
+    """(ledger name, fault) per file that could not be read to its end, sorted by name.
+
+    A WARC file read by byte ranges may have a fault row per range (`block` = the range's start, where
+    other fault rows have -1): the file gets one fault, the first range's, and its records kept are
+    those the other ranges read.
+    """
+    from pyspark.sql import functions as F
+
+    first: dict[int, Any] = {}
+    rows = parsed.filter(F.col("status") == FAULT).collect()  # a few rows at most: about one per file
+    for r in sorted(rows, key=lambda r: (r["file_index"], r["block"])):
+        first.setdefault(r["file_index"], r)
+    kept = {f: int(r["idx"]) for f, r in first.items()}
+    ranged = [f for f, r in first.items() if r["block"] >= 0]
+    if ranged:
+        counts = parsed.filter(F.col("file_index").isin(ranged) & (F.col("status") != FAULT)).groupBy("file_index")
+        kept.update({r["file_index"]: int(r["count"]) for r in counts.count().collect()})
+    faults = [(relpaths[f], FileFault(uris[f], r["reason"], bytes(r["raw"] or b"").decode("utf-8", "replace"), kept[f]))
+              for f, r in first.items()]
+    return sorted(faults, key=lambda nf: nf[0])
 
 
 def make_parser(files: dict[str, int], relpaths: list[str], text_field: str, max_bytes: int):

@@ -110,9 +110,9 @@ def warc_rows(f: int, uri: str, source: str, max_bytes: int, start: int = 0,
     see warc_split.py) in record order: `block` = `start`, `idx` = the record's ordinal in the range."""
     try:
         stream = open_file(uri, random_access=start > 0)
-    except Exception as e:  # noqa: BLE001
-        if start == 0:  # one fault row per file, not one per range
-            yield fault_row(f, "unreadable", one_line(e), 0)
+    except Exception as e:  # noqa: BLE001 - `block` >= 0: the runner keeps one fault per file (readers.py)
+        where = "" if start == 0 and end is None else f"bytes {start}-{'' if end is None else end}: "
+        yield {**fault_row(f, "unreadable", where + one_line(e), 0), "block": start}
         return
     gz = uri.endswith(".gz")
     idx = 0

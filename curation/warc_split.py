@@ -89,17 +89,18 @@ def _gz_start(w: _Window, pos: int) -> bool:
 def _plain_end(w: _Window, pos: int) -> int | None:
     """Where the block of the record whose header starts at `pos` ends; None if no header parses there."""
     w.fill(pos + HEADER_MAX)
-    head = w.get(pos, pos + HEADER_MAX)
-    if not _WARC_LINE.match(head):
+    off = pos - w.base
+    if not _WARC_LINE.match(w.buf, off):
         return None
-    i, length = head.index(b"\n") + 1, None
-    while True:
-        j = head.find(b"\n", i)
-        if j < 0:
-            return None
-        line, i = head[i:j].rstrip(b"\r"), j + 1
-        if not line:
-            return None if length is None else pos + i + length
+    crlf = w.buf.find(b"\n\r\n", off, off + HEADER_MAX)
+    lf = w.buf.find(b"\n\n", off, crlf if crlf >= 0 else off + HEADER_MAX)  # not past the header: it is short
+    blank = [e for e in (crlf, lf) if e >= 0]
+    if not blank:
+        return None
+    cut = min(blank) + 1  # the blank line's first byte
+    length = None
+    for line in bytes(w.buf[off:cut]).split(b"\n")[1:-1]:
+        line = line.rstrip(b"\r")
         name, sep, value = line.partition(b":")
         if not sep and line[:1] not in (b" ", b"\t"):  # a continuation line starts with white space
             return None
@@ -107,6 +108,9 @@ def _plain_end(w: _Window, pos: int) -> int | None:
             if not value.strip().isdigit():
                 return None
             length = int(value)
+    if length is None:
+        return None
+    return w.base + cut + (1 if w.buf[cut] == 10 else 2) + length
 
 
 def _plain_start(w: _Window, pos: int) -> bool:

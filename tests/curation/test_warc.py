@@ -225,3 +225,19 @@ def test_spark_reads_large_warc_files_by_byte_range(spark, crawl, crawl_run, row
     assert split.manifest.id == crawl_run.manifest.id
     assert file_bytes(split.out) == file_bytes(crawl_run.out)  # ledger, data, quarantine: the same bytes
     assert [r["reason"] for r in rows(split.out / "ledger")].count("corrupt_gzip_member") == 1
+
+
+def test_a_range_that_cannot_be_opened_is_one_fault_of_its_file(spark, crawl, tmp_path):
+    from curation.readers import PARSED_DDL, file_faults
+
+    ranges = byte_ranges(crawl.stat().st_size, 4000)
+    rows = []
+    for i, (start, end) in enumerate(ranges):  # every other range finds the file gone
+        rows += warc_rows(0, f"file:{tmp_path / 'gone.warc.gz' if i % 2 else crawl}", "a.warc.gz", 10_000_000,
+                          start, end)
+    faults = [r for r in rows if r["status"] == "file_fault"]
+    assert [r["block"] for r in faults] == [s for i, (s, _) in enumerate(ranges) if i % 2]
+    assert faults[0]["raw"].startswith(b"bytes 4000-8000: ")
+    ((name, fault),) = file_faults(spark.createDataFrame(rows, PARSED_DDL), [f"file:{crawl}"], ["a.warc.gz"])
+    assert name == "a.warc.gz" and fault.reason == "unreadable"
+    assert fault.records_kept == len(rows) - len(faults) > 0
