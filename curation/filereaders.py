@@ -133,10 +133,13 @@ def compressed_rows(f: int, uri: str, codec: str, source: str, text_field: str, 
         yield fault_row(f, _codec_fault(codec, faults[0]), one_line(faults[0]), kept)
 
 
-def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], text_field: str, max_bytes: int):
-    """The mapInArrow function over `spark.range(len(tasks))`: task i reads `tasks[i]` = (file, uri, codec).
+def make_file_reader(tasks: list[tuple[int, str, str, int, int | None]], relpaths: list[str], text_field: str,
+                     max_bytes: int):
+    """The mapInArrow function over `spark.range(len(tasks))`: task i reads `tasks[i]` =
+    (file, uri, codec, start, end).
 
-    `codec` is "parquet", "warc" (see warc.py), "gzip", "bz2" or "zstd".
+    `codec` is "parquet", "warc" (see warc.py), "gzip", "bz2" or "zstd"; only "warc" reads a byte
+    range [start, end) of a file (end None: to its end), the others read (0, None), the whole file.
     """
 
     def read(batches):
@@ -147,7 +150,7 @@ def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], tex
         schema = parsed_schema()
         for batch in batches:
             for t in batch.column(0).to_pylist():
-                f, uri, codec = tasks[t]
+                f, uri, codec, start, end = tasks[t]
                 if codec == "parquet":
                     from curation.parquet_rows import parquet_rows
 
@@ -155,7 +158,7 @@ def make_file_reader(tasks: list[tuple[int, str, str]], relpaths: list[str], tex
                 elif codec == "warc":
                     from curation.warc import warc_rows
 
-                    rows = warc_rows(f, uri, relpaths[f], max_bytes)
+                    rows = warc_rows(f, uri, relpaths[f], max_bytes, start, end)
                 else:
                     rows = compressed_rows(f, uri, codec, relpaths[f], text_field, max_bytes)
                 out = []

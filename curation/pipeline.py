@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from curation.parse import MAX_DOC_BYTES
 from curation.steps.base import DatasetStep, RecordStep, config_of
+from curation.warc_split import SPLIT_BYTES
 from dataforge.core.errors import SpecError
 from dataforge.core.spec import SpecModel, SpecValidationError
 
@@ -20,6 +21,9 @@ class Pipeline(SpecModel):
         text_field: the JSON field holding the document text (chat records use `messages`).
         keep_dropped: keep dropped records under `DIR/dropped/` so any decision can be reversed.
         max_doc_bytes: lines longer than this are quarantined as `too_large`.
+        warc_split_bytes: a WARC file larger than this is read by several tasks, one per byte range
+            of it (see curation/warc_split.py). Not part of `config()`: any split size gives the same
+            records, ids, ledger and bytes.
         strict: an input file that cannot be read to its end (truncated or corrupt compression, bad
             Parquet, broken symlink, ...) fails the run instead of being quarantined as a file. Not part
             of `config()`: a strict run that succeeds writes exactly what a lenient one writes.
@@ -33,6 +37,7 @@ class Pipeline(SpecModel):
     text_field: str = "text"
     keep_dropped: bool = True
     max_doc_bytes: int = Field(MAX_DOC_BYTES, gt=0)
+    warc_split_bytes: int = Field(SPLIT_BYTES, gt=0)
     strict: bool = False
 
     @field_validator("steps")

@@ -7,12 +7,14 @@ Positions are file + line number, independent of how Spark splits the files.
 
 Plain JSONL goes through Spark's splittable text reader, lines kept as raw bytes (undecoded, so
 invalid UTF-8 is seen rather than silently replaced); compressed JSONL and Parquet files are read
-by one task per file (`curation.filereaders`).
+by one task per file (`curation.filereaders`), WARC files by one task per file or per byte range of
+a large one (`curation.warc`).
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from curation.filereaders import FAULT, check_filesystems, make_file_reader
 from curation.listing import (
@@ -26,9 +28,10 @@ from curation.listing import (
     resolve_input,
 )
 from curation.parse import MAX_DOC_BYTES, blank_row, parse_object, parse_record
+from curation.warc_split import SPLIT_BYTES, byte_ranges
 
 __all__ = ["FAULT", "JSONL_EXT", "LINE_BITS", "MAX_DOC_BYTES", "PARQUET_EXT", "PARSED_DDL", "FileFault", "InputSet",
-           "file_key", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
+           "file_faults", "file_key", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
            "resolve_input"]
 
 LINE_BITS = 40  # _node = file_index << 40 | line: unique, ordered like the input
@@ -45,16 +48,19 @@ def _codec(uri: str, fmt: str) -> str | None:
     return fmt if fmt in ("parquet", "warc") else compression_of(uri)
 
 
-def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field: str, max_bytes: int):
-    """One parsed row (PARSED_DDL) per line or Parquet row of every input file, plus one `file_fault`
-    row per file that could not be read to its end (`idx` = the records kept before the fault)."""
+def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field: str, max_bytes: int,
+                 warc_split: int = SPLIT_BYTES):
+    """One parsed row (PARSED_DDL) per line, Parquet row or WARC record of every input file, plus one
+    `file_fault` row per file that could not be read to its end (`idx` = the records kept before the
+    fault). A WARC file larger than `warc_split` bytes is read by one task per byte range of it."""
     from functools import reduce
 
     from pyspark.sql import functions as F
 
     listed = [(u, inp.fmt, s) for inp in inputs for u, s in zip(inp.files, inp.sizes, strict=True)]
     plain = [u for u, fmt, _ in listed if _codec(u, fmt) is None]
-    tasks = [(i, u, _codec(u, fmt)) for i, (u, fmt, _) in enumerate(listed) if _codec(u, fmt) is not None]
+    tasks = [(i, u, codec, a, b) for i, (u, fmt, size) in enumerate(listed) if (codec := _codec(u, fmt))
+             for a, b in (byte_ranges(size, warc_split) if codec == "warc" else [(0, None)])]
     frames = []
     if plain:
         files = {file_key(u): i for i, (u, _, _) in enumerate(listed)}
@@ -64,12 +70,35 @@ def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field:
                         F.lit(-1).cast("long").alias("idx"), F.col("value").cast("binary").alias("value"))
         frames.append(raw.mapInArrow(make_parser(files, relpaths, text_field, max_bytes), PARSED_DDL))
     if tasks:
-        check_filesystems([u for _, u, _ in tasks])
-        task_bytes = sum(listed[i][2] for i, _, _ in tasks)
+        check_filesystems([u for _, u, *_ in tasks])
+        task_bytes = sum(listed[i][2] for i in {t[0] for t in tasks})
         slices = min(len(tasks), max(spark.sparkContext.defaultParallelism, math.ceil(task_bytes / TASK_BYTES)))
         ids = spark.range(0, len(tasks), 1, slices)
         frames.append(ids.mapInArrow(make_file_reader(tasks, relpaths, text_field, max_bytes), PARSED_DDL))
     return reduce(lambda a, b: a.unionByName(b), frames)
+
+
+def file_faults(parsed, uris: list[str], relpaths: list[str]) -> list[tuple[str, FileFault]]:
+    """(ledger name, fault) per file that could not be read to its end, sorted by name.
+
+    A WARC file read by byte ranges may have a fault row per range (`block` = the range's start, where
+    other fault rows have -1): the file gets one fault, the first range's, and its records kept are
+    those the other ranges read.
+    """
+    from pyspark.sql import functions as F
+
+    first: dict[int, Any] = {}
+    rows = parsed.filter(F.col("status") == FAULT).collect()  # a few rows at most: about one per file
+    for r in sorted(rows, key=lambda r: (r["file_index"], r["block"])):
+        first.setdefault(r["file_index"], r)
+    kept = {f: int(r["idx"]) for f, r in first.items()}
+    ranged = [f for f, r in first.items() if r["block"] >= 0]
+    if ranged:
+        counts = parsed.filter(F.col("file_index").isin(ranged) & (F.col("status") != FAULT)).groupBy("file_index")
+        kept.update({r["file_index"]: int(r["count"]) for r in counts.count().collect()})
+    faults = [(relpaths[f], FileFault(uris[f], r["reason"], bytes(r["raw"] or b"").decode("utf-8", "replace"), kept[f]))
+              for f, r in first.items()]
+    return sorted(faults, key=lambda nf: nf[0])
 
 
 def make_parser(files: dict[str, int], relpaths: list[str], text_field: str, max_bytes: int):

@@ -19,7 +19,7 @@ from typing import Any
 
 from curation.ledger import finish_outputs
 from curation.pipeline import Pipeline
-from curation.readers import FAULT, LINE_BITS, FileFault, InputSet, parsed_frame, resolve_input
+from curation.readers import FAULT, LINE_BITS, FileFault, InputSet, file_faults, parsed_frame, resolve_input
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
@@ -119,13 +119,10 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     """The numbered records of every input, and the faults of the files that could not be read to their end."""
     from pyspark.sql import functions as F
 
-    parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes)
+    parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes,
+                          pipeline.warc_split_bytes)
     parsed = ctx.checkpoint(parsed, "parsed")
-    uris = [u for inp in inputs for u in inp.files]
-    faults = [(relpaths[r["file_index"]], FileFault(uris[r["file_index"]], r["reason"],
-                                                    bytes(r["raw"] or b"").decode("utf-8", "replace"), int(r["idx"])))
-              for r in parsed.filter(F.col("status") == FAULT).collect()]  # a few rows at most: one per file
-    faults.sort(key=lambda nf: nf[0])
+    faults = file_faults(parsed, [u for inp in inputs for u in inp.files], relpaths)
     # the line-number join is a broadcast of a few rows per file: cheaper to redo than to store
     return _line_numbers(ctx, parsed.filter(F.col("status") != FAULT)), faults
 

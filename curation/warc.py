@@ -9,68 +9,27 @@ A task reads one file (pyarrow.fs: local, HDFS, S3) and yields one parsed row pe
 The record filter and the charset rule (UTF-8, else the detected charset) are datatrove's `WarcReader`
 rules, so the same WARC gives the same documents here as in a datatrove pipeline.
 
-A `.warc.gz` file is a series of gzip members, one per record. Members are split here rather than by
-warcio, which stops at the first bad member: a member that does not decompress is quarantined
-(`corrupt_gzip_member`, its compressed bytes kept) and reading goes on at the next gzip header.
-A plain `.warc` file that cannot be parsed to its end ends that file only (a `file_fault` row).
+A `.warc.gz` file is a series of gzip members, one per record; a plain one a series of records.
+They are split here (warc_split.py) rather than by warcio, which stops at the first bad member: a
+member that does not decompress is quarantined (`corrupt_gzip_member`, its compressed bytes kept), a
+plain record whose header does not parse or whose block is cut short `bad_warc_record` (its bytes
+kept), and reading goes on at the next record start. A file larger than the split size is read by
+several tasks, one per byte range, with the same rows as one task reading it whole.
 A `.warc.gz` compressed as one single gzip stream (not per record) is read whole into memory.
 """
 
 from __future__ import annotations
 
 import io
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from curation.filereaders import CHUNK, fault_row, one_line, open_file
+from curation.filereaders import fault_row, one_line, open_file
 from curation.parse import guarded, quarantine_row
+from curation.warc_split import record_units
 
 WARC_EXT = (".warc", ".warc.gz", ".wet", ".wet.gz")  # Common Crawl names WET files `.warc.wet.gz`
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-GZIP_MAGIC = b"\x1f\x8b\x08"
-
-
-def _members(stream) -> Iterator[tuple[bytes | None, bytes]]:
-    """(decompressed bytes, None) per gzip member, or (None, raw bytes) for a member that is broken."""
-    buf = b""
-    eof = False
-    while True:
-        while not eof and len(buf) < CHUNK:
-            chunk = stream.read(CHUNK)
-            eof = not chunk
-            buf += chunk
-        if not buf:
-            return
-        d = zlib.decompressobj(31)
-        out = []
-        pos = 0
-        try:
-            while True:
-                out.append(d.decompress(buf[pos:]))
-                pos = len(buf)
-                if d.eof or eof:
-                    break
-                chunk = stream.read(CHUNK)
-                eof = not chunk
-                buf += chunk
-        except zlib.error:
-            pass
-        if d.eof:  # a whole member: what follows is the next one
-            rest = d.unused_data
-            yield b"".join(out), b""
-            buf = rest
-            continue
-        # broken or truncated: quarantine up to the next gzip header after this one's start
-        nxt = buf.find(GZIP_MAGIC, 1)
-        while nxt < 0 and not eof:
-            chunk = stream.read(CHUNK)
-            eof = not chunk
-            buf += chunk
-            nxt = buf.find(GZIP_MAGIC, 1)
-        cut = len(buf) if nxt < 0 else nxt
-        yield None, buf[:cut]
-        buf = buf[cut:]
 
 
 def _payload_type(record, content: bytes) -> str | None:
@@ -145,35 +104,31 @@ def _records(data) -> Iterator[Any]:
     yield from ArchiveIterator(data)
 
 
-def warc_rows(f: int, uri: str, source: str, max_bytes: int) -> Iterator[dict[str, Any]]:
-    """Rows of one WARC file in record order (`idx` = the record's ordinal), then a fault row if needed."""
+def warc_rows(f: int, uri: str, source: str, max_bytes: int, start: int = 0,
+              end: int | None = None) -> Iterator[dict[str, Any]]:
+    """Rows of the WARC records of one file (or of the records starting in its byte range [start, end),
+    see warc_split.py) in record order: `block` = `start`, `idx` = the record's ordinal in the range."""
     try:
-        stream = open_file(uri)
-    except Exception as e:  # noqa: BLE001
-        yield fault_row(f, "unreadable", one_line(e), 0)
+        stream = open_file(uri, random_access=start > 0)
+    except Exception as e:  # noqa: BLE001 - `block` >= 0: the runner keeps one fault per file (readers.py)
+        where = "" if start == 0 and end is None else f"bytes {start}-{'' if end is None else end}: "
+        yield {**fault_row(f, "unreadable", where + one_line(e), 0), "block": start}
         return
+    gz = uri.endswith(".gz")
     idx = 0
     with stream:
-        if not uri.endswith(".gz"):
-            try:
-                for record in _records(stream):
-                    yield {**_safe_row(record, source, max_bytes), "file_index": f, "block": 0, "idx": idx}
-                    idx += 1
-            except Exception as e:  # noqa: BLE001 - a bad header or a short block ends this file only
-                yield fault_row(f, "bad_warc", one_line(e), idx)
-            return
-        for data, raw in _members(stream):
+        for _, data, raw in record_units(stream, gz, start, end):
             if data is None:
-                rows = [quarantine_row("corrupt_gzip_member", raw, source=source)]
+                rows = [quarantine_row("corrupt_gzip_member" if gz else "bad_warc_record", raw, source=source)]
             else:
                 rows = _member_rows(data, source, max_bytes)
             for row in rows:
-                yield {**row, "file_index": f, "block": 0, "idx": idx}
+                yield {**row, "file_index": f, "block": start, "idx": idx}
                 idx += 1
 
 
 def _member_rows(data: bytes, source: str, max_bytes: int) -> list[dict[str, Any]]:
-    """The records of one decompressed member (one, in a well-formed WARC.gz)."""
+    """The records of one unit: a decompressed member (one record, in a well-formed WARC.gz) or a plain record."""
     rows: list[dict[str, Any]] = []
     try:
         for record in _records(io.BytesIO(data)):

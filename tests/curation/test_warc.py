@@ -10,8 +10,9 @@ import pytest
 from curation import ExtractText, Pipeline, URLFilter, run_pipeline, web_pages
 from curation.extract import trafilatura_text
 from curation.steps.base import Doc, Quarantine
-from curation.warc import GZIP_MAGIC, warc_rows
+from curation.warc import warc_rows
 from curation.warc_corpus import html_page, warc_bytes
+from curation.warc_split import GZIP_MAGIC, byte_ranges, record_units
 
 LATIN = "Café crème et pâtisserie: le marché de la ville ouvre à sept heures chaque matin. " * 6
 
@@ -149,3 +150,94 @@ def test_resiliparse_engine_extracts_main_text():
     assert step.judge(doc) is None and "Herons stand still" in doc.text
     empty = Doc(id="2", text="<html><body><script>var a = 1;</script></body></html>")
     assert step.judge(empty) == "no_main_text"
+
+
+def _wet_bytes(compress: bool) -> bytes:
+    """A WET file: warcinfo, then one `conversion` record of plain text per demo page."""
+    import io
+
+    from warcio.warcwriter import WARCWriter
+
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=compress)
+    w.write_record(w.create_warcinfo_record("demo.wet", {"software": "dataforge"}))
+    for i, page in enumerate(web_pages(0)[:12]):
+        text = page["html"].decode("utf-8").replace("<", " ").replace(">", " ")
+        w.write_record(w.create_warc_record(page["url"], "conversion", payload=io.BytesIO(text.encode()),
+                                            warc_content_type="text/plain",
+                                            warc_headers_dict={"WARC-Record-ID": f"<urn:wet:{i}>"}))
+    return buf.getvalue()
+
+
+def _read_ranges(path: Path, split: int) -> tuple[list[tuple], int]:
+    """The rows of every byte range of `path` (in order) as comparable tuples, and how many ranges had rows."""
+    out, busy = [], 0
+    for start, end in byte_ranges(path.stat().st_size, split):
+        rows = list(warc_rows(0, f"file:{path}", path.name, 10_000_000, start, end))
+        assert all(r["block"] == start for r in rows) and [r["idx"] for r in rows] == list(range(len(rows)))
+        busy += bool(rows)
+        out += [(r["status"], r["reason"], r["id"], r["text"], r["metadata"], r["raw"]) for r in rows]
+    return out, busy
+
+
+@pytest.mark.parametrize("name", ["a.warc.gz", "b.warc", "c.wet", "d.wet.gz"])
+def test_byte_ranges_read_each_record_once_in_order(tmp_path, name):
+    data = {"a.warc.gz": _break_member(warc_bytes(_pages()), 4), "b.warc": warc_bytes(_pages(), compress=False),
+            "c.wet": _wet_bytes(False), "d.wet.gz": _wet_bytes(True)}[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    whole, _ = _read_ranges(path, len(data))
+    assert len(whole) > 12 and {r[0] for r in whole} >= {"ok", "dropped"}
+    for split in (997, 2048, len(data) // 5, len(data) // 2 + 1):
+        ranges, busy = _read_ranges(path, split)
+        assert ranges == whole, split
+        assert busy >= 2, split  # really read by several tasks
+
+
+def _offsets(path: Path, gz: bool) -> list[int]:
+    with open(path, "rb") as f:
+        return [pos for pos, _, _ in record_units(f, gz)]
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_a_broken_record_at_a_range_boundary_is_quarantined_once(tmp_path, gz):
+    if gz:
+        data, reason = _break_member(warc_bytes(_pages()), 4), "corrupt_gzip_member"
+    else:  # record 4's header loses its Content-Length: it does not parse
+        data, reason = warc_bytes(_pages(), compress=False), "bad_warc_record"
+        at = [i for i in range(len(data)) if data.startswith(b"WARC/1.", i)][4]
+        cut = data.index(b"Content-Length", at)
+        data = data[:cut] + b"Content-Lngth!" + data[cut + 14:]
+    path = tmp_path / ("e.warc.gz" if gz else "e.warc")
+    path.write_bytes(data)
+    broken = _offsets(path, gz)[4]
+    whole, _ = _read_ranges(path, len(data))
+    assert [r[1] for r in whole].count(reason) == 1 and whole[4][1] == reason
+    assert whole[5][0] == "dropped" and whole[6][0] == "ok"  # reading went on
+    for split in (broken - 1, broken, broken + 1, broken + 12, broken // 2 + 1):
+        ranges, _ = _read_ranges(path, split)
+        assert ranges == whole, split
+
+
+def test_spark_reads_large_warc_files_by_byte_range(spark, crawl, crawl_run, rows, file_bytes, tmp_path):
+    pipeline = Pipeline(steps=[URLFilter(), ExtractText(timeout=5.0)], warc_split_bytes=1500)
+    split = run_pipeline(pipeline, [str(crawl)], tmp_path / "cur", spark=spark)
+    assert split.manifest.id == crawl_run.manifest.id
+    assert file_bytes(split.out) == file_bytes(crawl_run.out)  # ledger, data, quarantine: the same bytes
+    assert [r["reason"] for r in rows(split.out / "ledger")].count("corrupt_gzip_member") == 1
+
+
+def test_a_range_that_cannot_be_opened_is_one_fault_of_its_file(spark, crawl, tmp_path):
+    from curation.readers import PARSED_DDL, file_faults
+
+    ranges = byte_ranges(crawl.stat().st_size, 4000)
+    rows = []
+    for i, (start, end) in enumerate(ranges):  # every other range finds the file gone
+        rows += warc_rows(0, f"file:{tmp_path / 'gone.warc.gz' if i % 2 else crawl}", "a.warc.gz", 10_000_000,
+                          start, end)
+    faults = [r for r in rows if r["status"] == "file_fault"]
+    assert [r["block"] for r in faults] == [s for i, (s, _) in enumerate(ranges) if i % 2]
+    assert faults[0]["raw"].startswith(b"bytes 4000-8000: ")
+    ((name, fault),) = file_faults(spark.createDataFrame(rows, PARSED_DDL), [f"file:{crawl}"], ["a.warc.gz"])
+    assert name == "a.warc.gz" and fault.reason == "unreadable"
+    assert fault.records_kept == len(rows) - len(faults) > 0
