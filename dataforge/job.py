@@ -28,6 +28,7 @@ from dataforge.core.io import write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.outputs import claim_output
 from dataforge.core.records import ddl, row_layout, schema_of
+from dataforge.core.records.remote import is_uri, uri_files
 from dataforge.lineage import STOPPED_DDL
 from dataforge.seedplan import plan_seeds, seed_files
 from dataforge.spec import GenerateSpec, load_generate_spec, resolve_seeds
@@ -113,7 +114,7 @@ def _parents(spec_seeds: Any, base: Path) -> list[str]:
 
 def seed_paths(spec_seeds: Any, base: Path) -> list[Path]:
     """The seed file a spec reads, if any (an output may not overlap it)."""
-    if isinstance(spec_seeds, (str, Path)):
+    if isinstance(spec_seeds, (str, Path)) and not is_uri(spec_seeds):  # a URI cannot hold a local output
         return [Path(spec_seeds) if Path(spec_seeds).is_absolute() else base / spec_seeds]
     return []
 
@@ -129,9 +130,12 @@ def run_generate(spec_path: str | Path | GenerateSpec, out: str | Path, opts: Ge
     graph = spec.graph
     backend_spec = opts.backend or spec.backend or BackendSpec()
     base = spec.path.parent
-    if isinstance(spec.seeds, (str, Path)):  # a dataset: executors read it; the driver lists its files
-        root = seed_paths(spec.seeds, base)[0]
+    if is_uri(spec.seeds):  # a dataset on a remote filesystem: listed here, read by executors
         seeds: Any = spec.seeds
+        described = {"files": [[u.rsplit("/", 1)[-1], size] for u, size in uri_files(spec.seeds)]}
+    elif isinstance(spec.seeds, (str, Path)):  # a dataset: executors read it; the driver lists its files
+        root = seed_paths(spec.seeds, base)[0]
+        seeds = spec.seeds
         described = {"files": [[Path(f).name, Path(f).stat().st_size] for f in seed_files(root)]} \
             if root.exists() else {"path": str(spec.seeds)}
     else:  # a list or a taxonomy: small, made here

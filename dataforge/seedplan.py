@@ -1,7 +1,7 @@
 """Seeds read and walks planned on executors: a corpus of seeds never passes through the driver.
 
-A spec whose `seeds` is a path (a JSONL/Parquet file or folder, or an engine dataset) is read by
-executors, a task per file; the driver handles only the file list and a row count per file. Every
+A spec whose `seeds` is a path (a JSONL/Parquet file or folder, or an engine dataset; local or a URI
+such as s3://bucket/seeds that pyarrow's filesystems read) is read by executors, a task per file; the driver handles only the file list and a row count per file. Every
 seed gets its ordinal (the files in sorted order, rows in file order), so walk k of seed i is walk
 `k * n + i` of the run (`dataforge.walk.plan_walks`'s round-robin) whatever the partitioning; its path
 is drawn from (global seed, seed id, k) as everywhere, and with quotas paths are dealt by rank of the
@@ -21,6 +21,7 @@ from typing import Any
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import stable_hash
 from dataforge.core.records.files import open_text, record_files
+from dataforge.core.records.remote import is_uri, open_uri_text, read_parquet_uri, uri_files
 from dataforge.graph import Graph
 from dataforge.spec import seed_struct
 from dataforge.walk import largest_remainder, path_targets, sample_path, walk_id, walk_key, walk_rng
@@ -38,7 +39,13 @@ class PlannedWalks:
     walks: int  # walks of the run (`--walks`, default one per seed), bad seeds' share included
 
 
-def seed_files(path: Path) -> list[str]:
+def seed_files(path: Path | str) -> list[str]:
+    """The seed record files at a local path or a URI (`dataforge.core.records.remote`), sorted."""
+    if is_uri(path):
+        out = [u for u, _ in uri_files(path)]
+        if not out:
+            raise ForgeError(f"{path}: no seed records (JSONL, JSONL.gz/.bz2/.zst or Parquet)")
+        return out
     files = record_files(path)
     out = sorted(str(p) for fmt in ("jsonl", "parquet") for p in files.get(fmt, []))
     if not out:
@@ -48,13 +55,15 @@ def seed_files(path: Path) -> list[str]:
 
 def _read(path: str):
     """(row number, decoded row or None, raw text for a bad line) of one seed file, in file order."""
+    remote = is_uri(path)
     if path.endswith(".parquet"):
         import pyarrow.parquet as pq
 
-        for n, row in enumerate(pq.read_table(path).to_pylist()):
+        table = read_parquet_uri(path) if remote else pq.read_table(path)
+        for n, row in enumerate(table.to_pylist()):
             yield n, row, None
         return
-    with open_text(path) as f:
+    with open_uri_text(path) if remote else open_text(path) as f:
         n = 0
         for line in f:
             if not line.strip():
@@ -92,8 +101,8 @@ def _source(spark, graph: Graph, seeds: Any, base: Path | None):
     """RDD of (ordinal, ("ok", (id, json)) | ("bad", row)) and the number of seeds."""
     sc = spark.sparkContext
     if isinstance(seeds, (str, Path)):
-        root = Path(seeds) if Path(seeds).is_absolute() or base is None else base / seeds
-        if not root.exists():
+        root = seeds if is_uri(seeds) else Path(seeds) if Path(seeds).is_absolute() or base is None else base / seeds
+        if not is_uri(root) and not root.exists():
             raise ForgeError(f"{root}: seed file not found (paths are relative to the spec file)")
         files = seed_files(root)
         counts = sc.parallelize(files, len(files)).map(_count).collect()  # one number per file

@@ -176,3 +176,32 @@ def test_seeds_read_by_executors_give_the_same_id_for_1_and_5_partitions(spark, 
         rows = read_table(tmp_path / f"o{n}").to_pylist()
         assert sorted(load_metadata(r["metadata"])["generator"]["walk"]["index"] for r in rows).count(2) == 10
     assert len(ids) == 1
+
+
+def test_seeds_behind_a_uri_are_listed_and_read_through_its_filesystem(spark, tmp_path):
+    import gzip
+
+    (tmp_path / "seeds" / "more").mkdir(parents=True)
+    (tmp_path / "seeds" / "part-0.jsonl").write_text(
+        "".join(json.dumps({"id": f"a{i}", "text": f"doc a {i}"}) + "\n" for i in range(4)))
+    with gzip.open(tmp_path / "seeds" / "more" / "part-1.jsonl.gz", "wt") as f:
+        f.write("".join(json.dumps({"id": f"b{i}", "text": f"doc b {i}"}) + "\n" for i in range(3)))
+    (tmp_path / "seeds" / "_SUCCESS.jsonl").write_text("not a seed\n")  # hidden: skipped
+    local, remote = tmp_path / "local.py", tmp_path / "remote.py"
+    local.write_text(SEEDED.replace("walks = 40", "walks = 10"))
+    remote.write_text(SEEDED.replace("walks = 40", "walks = 10").replace(
+        'seeds = "seeds"', f'seeds = "{(tmp_path / "seeds").as_uri()}"'))
+    ml, _ = run_generate(local, tmp_path / "out-local", GenerateOptions(partitions=2, use_cache=False))
+    mr, _ = run_generate(remote, tmp_path / "out-uri", GenerateOptions(partitions=2, use_cache=False))
+    assert mr.counts["seeds"] == 7 and mr.counts["records"] == 10
+    assert read_table(tmp_path / "out-uri").to_pylist() == read_table(tmp_path / "out-local").to_pylist()
+    assert mr.config["seeds"] == ml.config["seeds"]
+
+
+def test_a_uri_pyarrow_cannot_open_is_one_line(tmp_path, capsys):
+    spec = tmp_path / "shout.py"
+    spec.write_text(SEEDED.replace('seeds = "seeds"', 'seeds = "nosuchfs://bucket/seeds"'))
+    assert main(["generate", str(spec), "--out", str(tmp_path / "o")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("forge: error: nosuchfs://bucket/seeds: cannot open this filesystem")
+    assert not (tmp_path / "o").exists()
