@@ -29,10 +29,22 @@ class World:
         return self.device.split(":")[0]
 
 
-def _free_port() -> int:
+WORLD_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (another process may take it before it is bound)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def launch_env(**extra: str) -> dict[str, str]:
+    """The environment for a process started from this one as a rank of another world: this process's
+    environment without its own world variables (a one-rank world sets them in `init_world`), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in WORLD_VARS}
+    env.update(extra)
+    return env
 
 
 def init_world() -> World:
@@ -45,7 +57,7 @@ def init_world() -> World:
     own_port = "RANK" not in os.environ and not os.environ.get("MASTER_PORT")
     if "RANK" not in os.environ:  # a plain single process: give DeepSpeed a one-rank world
         os.environ.update(RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1",
-                          MASTER_PORT=os.environ.get("MASTER_PORT") or str(_free_port()))
+                          MASTER_PORT=os.environ.get("MASTER_PORT") or str(free_port()))
     import deepspeed
     import torch.distributed as dist
 
@@ -63,7 +75,7 @@ def init_world() -> World:
                 # before the store bound it: pick another. A launcher's port is its to choose.
                 if not own_port or attempt == 4 or "EADDRINUSE" not in str(e):
                     raise
-                os.environ["MASTER_PORT"] = str(_free_port())
+                os.environ["MASTER_PORT"] = str(free_port())
     device = f"cuda:{local_rank}" if cuda else "cpu"
     return World(rank=dist.get_rank(), size=dist.get_world_size(), local_rank=local_rank, device=device)
 

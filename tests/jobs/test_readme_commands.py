@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from training.distributed import launch_env
+
 REPO = Path(__file__).resolve().parents[2]
 DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 ILLUSTRATIVE = "[illustrative]"
@@ -121,11 +123,8 @@ def test_readme_commands_run_as_written(tmp_path):
     (bin_dir / "forge").chmod(0o755)
     # a run inside this process (an earlier test) leaves its one-rank world's RANK and MASTER_PORT in the
     # environment; a command run here starts its own world, as from a fresh shell
-    world = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
-    env = {**{k: v for k, v in os.environ.items() if k not in world},
-           "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHONPATH": str(REPO),
-           "FORGE_EXAMPLE_SMOKE": "1", "DATAFORGE_CALL_CACHE": str(tmp_path / ".calls"),
-           "FORGE_REGISTRY": str(tmp_path / "registry")}
+    env = launch_env(PATH=f"{bin_dir}:{os.environ['PATH']}", PYTHONPATH=str(REPO), FORGE_EXAMPLE_SMOKE="1",
+                     DATAFORGE_CALL_CACHE=str(tmp_path / ".calls"), FORGE_REGISTRY=str(tmp_path / "registry"))
     ran = 0
     for marked, body in blocks(REPO / "README.md"):
         for line in body:

@@ -8,8 +8,6 @@ DeepSpeed engine or model exists (and before the run dir is made). Real runs are
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.conftest import REPO, error_line, snapshot
+from training.distributed import free_port, launch_env
 
 TINY = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
         "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 32, "tie_word_embeddings": True}
@@ -137,23 +136,14 @@ def test_relative_monitor_path_is_resolved_inside_the_run_dir(tmp_path):
 # --- real runs ------------------------------------------------------------------------------------------
 
 def _env(**extra) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               DS_ACCELERATOR="cpu", TOKENIZERS_PARALLELISM="false")
-    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    return launch_env(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", DS_ACCELERATOR="cpu",
+                      TOKENIZERS_PARALLELISM="false", **extra)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def two_ranks(cwd: Path, *args: str, timeout: float = 300) -> list[subprocess.CompletedProcess]:
     """`forge train ...` as two gloo ranks (torchrun-style env), each a process; both must end."""
-    port = str(_free_port())
+    port = str(free_port())
     procs = [subprocess.Popen([sys.executable, "-m", "jobs.cli", "train", *args], cwd=cwd, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=_env(RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2", MASTER_ADDR="127.0.0.1",

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from training.distributed import free_port, launch_env
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC = """
 from training import DeepSpeed, Model, Optimizer, Run, Schedule
@@ -37,12 +39,8 @@ run = Run(
 
 
 def _env(**extra) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               DS_ACCELERATOR="cpu", TOKENIZERS_PARALLELISM="false")
-    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
-        env.pop(k, None)
-    env.update(extra)
-    return env
+    return launch_env(PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", DS_ACCELERATOR="cpu",
+                      TOKENIZERS_PARALLELISM="false", **extra)
 
 
 def _forge(*args: str, **env) -> subprocess.Popen:
@@ -79,7 +77,7 @@ def runs(built_mixtures, tmp_path_factory):
     two = _spec(tmp, "two", ids["pretrain"], registry, grad_accum=1)
     ref = _forge("train", one, "--out", str(tmp / "ref"))
     killed = _forge("train", one, "--out", str(tmp / "killed"))
-    port = str(_free_port())
+    port = str(free_port())
     ranks = [_forge("train", two, "--out", str(tmp / "ranks"), RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2",
                     MASTER_ADDR="127.0.0.1", MASTER_PORT=port) for r in (0, 1)]
     # Kill the second run hard once it has a checkpoint and has trained past it.
@@ -104,13 +102,6 @@ def runs(built_mixtures, tmp_path_factory):
     return {"tmp": tmp, "ref": tmp / "ref", "killed": tmp / "killed", "ranks": tmp / "ranks",
             "ref_out": ref_out, "killed_lines": killed_lines, "killed_tag": tag, "one": one, "ids": ids, "registry": registry}
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_run_trains_every_stage_in_order_and_writes_its_run_dir(runs):
