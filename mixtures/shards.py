@@ -42,8 +42,11 @@ def plan_table(plan: Plan, docs: dict[str, SourceDocs]) -> pa.Table:
     new[1:] = (cat["src"][1:] != cat["src"][:-1]) | (cat["doc"][1:] != cat["doc"][:-1])
     heads = np.flatnonzero(new)
     src, doc = cat["src"][heads], cat["doc"][heads]
-    keys = np.array([docs[names[s]].keys[d] for s, d in zip(src, doc, strict=True)], dtype=np.int64)
-    chash = np.array([docs[names[s]].chash[d] for s, d in zip(src, doc, strict=True)], dtype=np.int64)
+    # every source's arrays end to end, so a (src, doc) pair is one vectorized lookup
+    base = np.cumsum([0] + [len(docs[n].keys) for n in names])[:-1]
+    at = base[src] + doc
+    keys = np.concatenate([docs[n].keys for n in names]).astype(np.int64)[at]
+    chash = np.concatenate([docs[n].chash for n in names]).astype(np.int64)[at]
     pieces = pa.StructArray.from_arrays([pa.array(cat[f], type=PIECE_TYPE.field(f).type) for f in
                                         ("file", "offset", "start", "length")], fields=list(PIECE_TYPE))
     lists = pa.ListArray.from_arrays(pa.array(np.append(heads, len(order)).astype(np.int32)), pieces)
