@@ -101,6 +101,31 @@ def to_signed(x: np.ndarray) -> np.ndarray:
 # Batch tokenization in Arrow (C++), for the hot paths: the same words as `words()` (runs of letters,
 # digits and underscores, lowercased), with Python touching only each batch's distinct words.
 WORD_SPLIT = r"[^\p{L}\p{N}_]+"
+# ASCII documents skip the Unicode regex (most of the tokenizing time): one bytes.translate pass
+# over the batch lowercases them and turns every other byte into a space, then Arrow splits on spaces.
+# Documents with other bytes are replaced by their regex-cleaned form before the split.
+_ASCII_WORDS = bytes(ord(c.lower()) if c.isascii() and (c.isalnum() or c == "_") else (b if b >= 128 else 32)
+                     for b, c in ((b, chr(b)) for b in range(256)))
+
+
+def _spaced(arr):
+    """`arr` lowercased with every run of non-word characters replaced by spaces (nulls as "")."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(arr.buffers()[1], width)[arr.offset:arr.offset + len(arr) + 1]
+    lo, hi = int(offs[0]), int(offs[-1])
+    data = arr.buffers()[2].slice(lo, hi - lo).to_pybytes().translate(_ASCII_WORDS) if hi > lo else b""
+    out = pa.Array.from_buffers(arr.type, len(arr), [None, pa.py_buffer(offs - offs[0]), pa.py_buffer(data)])
+    ascii_ = pc.string_is_ascii(arr)
+    if pc.all(ascii_).as_py():
+        return out
+    other = pc.invert(ascii_)
+    slow = pc.replace_substring_regex(pc.utf8_lower(arr.filter(other)), WORD_SPLIT, " ")
+    return pc.replace_with_mask(out, other, slow.cast(arr.type))
 
 
 def _split(texts) -> tuple[Any, np.ndarray]:
@@ -111,7 +136,7 @@ def _split(texts) -> tuple[Any, np.ndarray]:
     arr = texts if isinstance(texts, pa.Array | pa.ChunkedArray) else pa.array(texts, pa.string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    parts = pc.split_pattern_regex(pc.utf8_lower(arr), WORD_SPLIT)
+    parts = pc.ascii_split_whitespace(_spaced(arr))
     flat = pc.list_flatten(parts)
     keep = pc.greater(pc.binary_length(flat), 0)
     if pc.all(keep).as_py() is not False:  # no empty pieces (none at the ends): the list offsets serve
@@ -146,23 +171,23 @@ def batch_ngram_hashes(th: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.
     one n-gram of itself, an empty one has none.
     """
     lengths = np.diff(offsets)
-    ndocs = len(lengths)
     counts = np.where(lengths >= n, lengths - n + 1, np.minimum(lengths, 1))
     out_off = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     out = np.empty(int(out_off[-1]), dtype=np.uint64)
-    total = len(th)
-    if total >= n:
-        m = total - n + 1
+    if len(th) >= n:
+        m = len(th) - n + 1
         acc = _combine(th, n, m)
-        doc_of = np.repeat(np.arange(ndocs), lengths)[:m]
-        valid = np.arange(m) + n <= offsets[1:][doc_of]
+        # a start is valid unless a document ends within the n - 1 words after it
+        valid = np.ones(m, dtype=bool)
+        bad = (offsets[1:, None] - np.arange(1, n)[None, :]).reshape(-1)
+        valid[bad[(bad >= 0) & (bad < m)]] = False
         long_docs = lengths >= n
         if long_docs.all():
             out[:] = acc[valid]
-        else:
-            dest = np.concatenate([np.arange(out_off[d], out_off[d + 1]) for d in np.flatnonzero(long_docs)] or
-                                  [np.empty(0, np.int64)])
-            out[dest] = acc[valid]
+        elif long_docs.any():  # place each long document's run of n-grams at its output offset
+            c = counts[long_docs]
+            shift = out_off[:-1][long_docs] - np.concatenate(([0], np.cumsum(c)[:-1]))
+            out[np.repeat(shift, c) + np.arange(int(c.sum()))] = acc[valid]
     for d in np.flatnonzero((lengths > 0) & (lengths < n)):  # short documents: rare
         out[out_off[d]] = ngram_hashes(th[offsets[d]:offsets[d + 1]], n)[0]
     return out, out_off

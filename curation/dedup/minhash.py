@@ -1,11 +1,15 @@
 """MinHash near-duplicate removal: signatures, LSH banding, verification and components, in Spark.
 
-Signatures are computed per Arrow batch with numpy: words split in Arrow, each distinct word hashed
-once, word n-gram shingles combined vectorized, and one-permutation MinHash with optimal
-densification (one hash per shingle instead of one per shingle and permutation). Every band of every document
-becomes a row (band, bucket key, node); buckets are found with a groupBy, candidate pairs are checked
-against the threshold (exact Jaccard of the shingle sets by default), and clusters are the connected
-components of the verified pairs (`curation.dedup.components`).
+Signatures are computed per Arrow batch inside the executors by vectorized kernels: words split in
+Arrow (`curation.text`: one byte-table pass for ASCII documents, a regex only for the others), each
+distinct word hashed once, word n-gram shingles combined with numpy, and one-permutation MinHash with
+optimal densification in numpy (one hash per shingle instead of one per shingle and permutation).
+rensa's compiled kernel was measured in its place: its digests are faster to compute but only leave
+Rust as Python lists, which costs more than the numpy kernel does (see docs/curation.md). Every band
+of every document becomes a row (band, bucket key, node); buckets are found with a groupBy, candidate
+pairs are checked against the threshold (exact Jaccard of the shingle sets by default, the sets built
+as sorted Arrow lists without Python loops), and clusters are the connected components of the verified
+pairs (`curation.dedup.components`).
 """
 
 from __future__ import annotations
@@ -56,9 +60,19 @@ class MinHasher:
         th, offsets = batch_token_hashes(texts, self.hasher)
         return batch_ngram_hashes(th, offsets, self.ngram)
 
+    def shingle_sets(self, texts) -> tuple[np.ndarray, np.ndarray]:
+        """(each document's distinct shingle hashes, sorted, concatenated; document offsets)."""
+        flat, off = self.shingle_batch(texts)
+        doc = np.repeat(np.arange(len(off) - 1), np.diff(off))
+        order = np.lexsort((flat, doc))
+        flat, doc = flat[order], doc[order]
+        first = np.ones(len(flat), dtype=bool)
+        first[1:] = (flat[1:] != flat[:-1]) | (doc[1:] != doc[:-1])
+        return flat[first], np.searchsorted(doc[first], np.arange(len(off))).astype(np.int64)
+
     def shingles(self, text: str) -> np.ndarray:
         """Unique uint64 shingle hashes of one document."""
-        return np.unique(self.shingle_batch([text])[0])
+        return self.shingle_sets([text])[0]
 
     def signatures(self, texts) -> tuple[np.ndarray, np.ndarray]:
         """(signatures uint32 of shape (n, num_perm), mask of documents that had any word).
@@ -202,12 +216,13 @@ class MinHashDedup(DatasetStep):
             hasher = MinHasher(num_perm, ngram, seed)
             for batch in batches:
                 if exact:
-                    flat, off = hasher.shingle_batch(batch.column("text"))
-                    feats = [to_signed(np.unique(flat[off[i]:off[i + 1]])) for i in range(len(off) - 1)]
+                    flat, off = hasher.shingle_sets(batch.column("text"))
                 else:
-                    feats = list(hasher.signatures(batch.column("text"))[0].astype(np.int64))
-                yield pa.RecordBatch.from_pydict({"_node": batch.column("_node"),
-                                                  "f": pa.array([list(f) for f in feats], pa.list_(pa.int64()))})
+                    sig = hasher.signatures(batch.column("text"))[0]
+                    flat, off = sig.reshape(-1), np.arange(0, sig.size + 1, num_perm)
+                # one flat buffer and offsets straight into an Arrow list column, no Python lists
+                f = pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), pa.array(to_signed(flat.astype(np.uint64))))
+                yield pa.RecordBatch.from_arrays([batch.column("_node"), f], names=["_node", "f"])
 
         return ctx.checkpoint(df.select("_node", "text").join(F.broadcast(nodes), "_node").mapInArrow(
             run, "_node long, f array<long>"), "minhash-features")

@@ -13,6 +13,7 @@ from curation.dedup.components import connected_components
 from curation.dedup.minhash import MinHasher, choose_bands
 from curation.runner import RunContext
 from curation.steps.fused import WORK_DDL
+from curation.text import TokenHasher, batch_ngram_hashes, ngram_hashes, word_lists, words
 
 
 def _doc(rng: random.Random, n: int = 120) -> str:
@@ -41,6 +42,41 @@ def test_signature_agreement_estimates_jaccard():
         sig, has = h.signatures([a, b])
         assert has.all()
         assert abs(float((sig[0] == sig[1]).mean()) - _jaccard(h, a, b)) < 0.1
+
+
+def test_batch_words_match_the_word_regex_on_ascii_and_unicode():
+    texts = ["Hello, World! foo_bar 42", "", None, "  lead  ", "Straße — «naïve» ÉTÉ", "tab\tnew\nline", "日本語 テキスト",
+             "a’b c–d", "...", "ﬁ ligature"]
+    rng = random.Random(1)
+    texts += ["".join(rng.choice("abXY09_ ,.-\té’日") for _ in range(rng.randrange(30))) for _ in range(200)]
+    assert word_lists(texts) == [words(t or "") for t in texts]
+    ascii_only = [t for t in texts if t is None or t.isascii()]  # the all-ASCII fast path alone
+    assert word_lists(ascii_only) == [words(t or "") for t in ascii_only]
+
+
+def test_batch_ngrams_match_per_document_ngrams():
+    rng = np.random.default_rng(2)
+    lengths = [0, 3, 9, 1, 0, 5, 12, 4]  # empty, shorter than n, exactly n and longer documents
+    th = rng.integers(0, 2**63, sum(lengths), dtype=np.uint64)
+    off = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    flat, out_off = batch_ngram_hashes(th, off, 5)
+    for d in range(len(lengths)):
+        assert (flat[out_off[d]:out_off[d + 1]] == ngram_hashes(th[off[d]:off[d + 1]], 5)).all()
+
+
+def test_signatures_and_shingle_sets_do_not_depend_on_batching():
+    rng = random.Random(4)
+    texts = [_doc(rng, rng.choice((3, 40, 120))) for _ in range(30)] + ["", "one"]
+    h = MinHasher(num_perm=128, ngram=5, seed=9)
+    sig, has = h.signatures(texts)
+    parts = [h.signatures(texts[i:i + 7]) for i in range(0, len(texts), 7)]
+    assert (np.concatenate([p[0] for p in parts]) == sig).all() and list(has) == [bool(t.split()) for t in texts]
+    assert (MinHasher(128, 5, seed=9).signatures(texts)[0] == sig).all()
+    assert not (MinHasher(128, 5, seed=10).signatures(texts)[0] == sig).all()
+    flat, off = h.shingle_sets(texts)
+    for i, t in enumerate(texts):
+        th = TokenHasher().hashes(words(t))
+        assert (flat[off[i]:off[i + 1]] == np.unique(ngram_hashes(th, 5))).all()
 
 
 def test_bands_make_pairs_at_threshold_candidates():
