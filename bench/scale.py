@@ -8,7 +8,8 @@ driver process's own CPU seconds and peak RSS (in local mode the JVM also runs t
 is left out). Goals (issue "Scale out"): driver CPU and peak RSS grow at most 1.3x when the input
 grows 16x; cache files grow with writers, not calls; time to open a mixture already verified on this
 machine, and a trainer's time to its first step, grow at most 1.3x. `loader` times the trainer's data
-path before step 1 (open the mixture, pack the piece lengths, assemble step 1's batch: training/loader.py);
+path before step 1 (open the mixture, pack the piece lengths, assemble step 1's batch: training/loader.py),
+`parquet` what format 3's open read instead of mapping index.npy (the whole index.parquet, for comparison);
 `first_step` the real trainer (training/engine.py Trainer with DeepSpeed on CPU and a tiny Llama, torch and
 DeepSpeed imported before the clock starts) from its construction through step 1.
 """
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WHAT = ("generate", "cache", "mix", "open", "loader", "first_step")
+WHAT = ("generate", "cache", "mix", "open", "loader", "parquet", "first_step")
 
 GEN_SPEC = """
 from dataforge import Document, FunctionNode, Graph, Struct
@@ -92,6 +93,11 @@ WORKER = textwrap.dedent("""
         mx = open_mixture((root / f"mix-{n}.id").read_text(), root / "registry")
         batch = MixtureLoader(mx, micro_batch_size=2, grad_accum=1).next_batch()
         extra = {"pieces": len(mx.stages[0]), "step_tokens": batch.plan.tokens}
+    elif what == "parquet":  # for comparison: reading the stage's whole index.parquet, as format 3's open did
+        import pyarrow.parquet as pq
+        mid = (root / f"mix-{n}.id").read_text()
+        t0 = time.perf_counter()
+        pq.read_table(root / "registry" / mid / "stages" / "00-s" / "index.parquet")
     elif what == "first_step":  # the real trainer (DeepSpeed on CPU, a tiny Llama) up to its first step
         import deepspeed, torch, transformers  # imported before the clock: their cost is not the mixture's
         from training import DeepSpeed, Model, Optimizer, Run
@@ -142,7 +148,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", type=int, default=2000, help="documents / seeds / calls at 1x")
     ap.add_argument("--only", default=",".join(WHAT), help=f"comma-separated subset of {','.join(WHAT)} "
-                    "(open, loader and first_step need mix)")
+                    "(open, loader, parquet and first_step need mix)")
     a = ap.parse_args()
     todo = [w for w in WHAT if w in a.only.split(",")]
     sizes = [a.base, 4 * a.base, 16 * a.base]
@@ -167,8 +173,8 @@ def main() -> None:
         print(f"  {what:9s} driver cpu {r['cpu_s']:.2f}x, driver rss {r['rss_mb']:.2f}x, wall {r['wall_s']:.2f}x{files}")
     for what in ("loader", "first_step"):
         if what in results:
-            print(f"  time to the first training step ({what}): {results[what][lo]['wall_s']:.2f} s -> "
-                  f"{results[what][hi]['wall_s']:.2f} s, {results[what][hi]['wall_s'] / results[what][lo]['wall_s']:.2f}x "
+            print(f"  time to the first training step ({what}): {results[what][lo]['wall_s']:.3f} s -> "
+                  f"{results[what][hi]['wall_s']:.3f} s, {results[what][hi]['wall_s'] / results[what][lo]['wall_s']:.2f}x "
                   "(goal <= 1.3)")
     u = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"(workers' total CPU {u.ru_utime + u.ru_stime:.0f} s)")
