@@ -63,6 +63,9 @@ class Piece:
     def __setattr__(self, name, value):
         raise AttributeError(f"Piece is read-only (setting {name!r})")
 
+    def __reduce__(self):
+        return Piece, tuple(getattr(self, name) for name in self.__slots__)
+
     def __repr__(self) -> str:
         return (f"Piece({self.source!r}, doc_id={self.doc_id!r}, tokens={len(self.tokens)}, "
                 f"piece {self.piece_index + 1}/{self.num_pieces}, epoch={self.epoch})")
