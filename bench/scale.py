@@ -90,10 +90,10 @@ WORKER = textwrap.dedent("""
     elif what == "loader":  # the trainer's data path before step 1: open, pack the lengths, step 1's batch
         from mixtures import open_mixture
         from training.loader import MixtureLoader
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         mx = open_mixture((root / f"mix-{n}.id").read_text(), root / "registry")
         batch = MixtureLoader(mx, micro_batch_size=2, grad_accum=1).next_batch()
-        extra = {"pieces": len(mx.stages[0]), "step_tokens": batch.plan.tokens}
+        extra = {"pieces": len(mx.stages[0]), "step_tokens": batch.plan.tokens, "timed_cpu_s": time.process_time() - c0}
     elif what == "parquet":  # for comparison: reading the stage's whole index.parquet, as format 3's open did
         import pyarrow.parquet as pq
         mid = (root / f"mix-{n}.id").read_text()
@@ -108,12 +108,13 @@ WORKER = textwrap.dedent("""
                                       "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
                                       "head_dim": 32, "tie_word_embeddings": True}),
                   deepspeed=DeepSpeed(zero_stage=1, micro_batch_size=2, grad_accum=1), optimizer=Optimizer(lr=1e-3))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         trainer = Trainer(run, root / f"run-{n}-{time.time_ns()}", max_steps=1)
         trainer._build()
         _, record = trainer.step_once(1)
         trainer.claim.release(ok=False)
-        extra = {"loss": round(record["loss"], 3), "data_time_s": round(record["data_time_s"], 4)}
+        extra = {"loss": round(record["loss"], 3), "data_time_s": round(record["data_time_s"], 4),
+                 "timed_cpu_s": time.process_time() - c0}
     wall = time.perf_counter() - t0
     u = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"wall_s": wall, "cpu_s": u.ru_utime + u.ru_stime, "rss_mb": u.ru_maxrss / 1024, **extra}))
@@ -177,9 +178,10 @@ def main() -> None:
         print(f"  {what:9s} driver cpu {r['cpu_s']:.2f}x, driver rss {r['rss_mb']:.2f}x, wall {r['wall_s']:.2f}x{files}")
     for what in ("loader", "first_step"):
         if what in results:
-            print(f"  time to the first training step ({what}): {results[what][lo]['wall_s']:.3f} s -> "
-                  f"{results[what][hi]['wall_s']:.3f} s, {results[what][hi]['wall_s'] / results[what][lo]['wall_s']:.2f}x "
-                  "(goal <= 1.3)")
+            r = {k: (results[what][lo][k], results[what][hi][k]) for k in ("wall_s", "timed_cpu_s")}
+            print(f"  time to the first training step ({what}): wall {r['wall_s'][0]:.3f} s -> {r['wall_s'][1]:.3f} s, "
+                  f"{r['wall_s'][1] / r['wall_s'][0]:.2f}x; its CPU {r['timed_cpu_s'][0]:.3f} s -> "
+                  f"{r['timed_cpu_s'][1]:.3f} s, {r['timed_cpu_s'][1] / r['timed_cpu_s'][0]:.2f}x (goal <= 1.3)")
     u = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"(workers' total CPU {u.ru_utime + u.ru_stime:.0f} s)")
 
