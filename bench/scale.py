@@ -1,19 +1,24 @@
 """Benchmark: how the driver's work grows with the input (1x, 4x, 16x), for generate, the call cache,
-mix build and a trainer's start-up (opening its mixture).
+mix build and a trainer's start-up (opening its mixture, and the time to its first training step).
 
-    python bench/scale.py [--base 2000]
+    python bench/scale.py [--base 2000] [--only mix,open,loader,parquet,first_step] [--repeat 3]
 
 Each measurement runs in a fresh Python process on Spark local[2]; driver figures are the Python
 driver process's own CPU seconds and peak RSS (in local mode the JVM also runs the executors, so it
 is left out). Goals (issue "Scale out"): driver CPU and peak RSS grow at most 1.3x when the input
 grows 16x; cache files grow with writers, not calls; time to open a mixture already verified on this
-machine grows at most 1.3x.
+machine, and a trainer's time to its first step, grow at most 1.3x. `loader` times the trainer's data
+path before step 1 (open the mixture, pack the piece lengths, assemble step 1's batch: training/loader.py),
+`parquet` what format 3's open read instead of mapping index.npy (the whole index.parquet, for comparison);
+`first_step` the real trainer (training/engine.py Trainer with DeepSpeed on CPU and a tiny Llama, torch and
+DeepSpeed imported before the clock starts) from its construction through step 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,6 +28,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+WHAT = ("generate", "cache", "mix", "open", "loader", "parquet", "first_step")
+QUICK = ("open", "loader", "parquet", "first_step")  # repeated --repeat times, the fastest kept
 
 GEN_SPEC = """
 from dataforge import Document, FunctionNode, Graph, Struct
@@ -80,6 +87,34 @@ WORKER = textwrap.dedent("""
         mx = open_mixture(mid, root / "registry")
         extra = {"first_open_s": round(t1 - t0, 3), "pieces": len(mx.stages[0])}
         t0 = t1
+    elif what == "loader":  # the trainer's data path before step 1: open, pack the lengths, step 1's batch
+        from mixtures import open_mixture
+        from training.loader import MixtureLoader
+        t0, c0 = time.perf_counter(), time.process_time()
+        mx = open_mixture((root / f"mix-{n}.id").read_text(), root / "registry")
+        batch = MixtureLoader(mx, micro_batch_size=2, grad_accum=1).next_batch()
+        extra = {"pieces": len(mx.stages[0]), "step_tokens": batch.plan.tokens, "timed_cpu_s": time.process_time() - c0}
+    elif what == "parquet":  # for comparison: reading the stage's whole index.parquet, as format 3's open did
+        import pyarrow.parquet as pq
+        mid = (root / f"mix-{n}.id").read_text()
+        t0 = time.perf_counter()
+        pq.read_table(root / "registry" / mid / "stages" / "00-s" / "index.parquet")
+    elif what == "first_step":  # the real trainer (DeepSpeed on CPU, a tiny Llama) up to its first step
+        import deepspeed, torch, transformers  # imported before the clock: their cost is not the mixture's
+        from training import DeepSpeed, Model, Optimizer, Run
+        from training.engine import Trainer
+        run = Run(name="scale", mixture=(root / f"mix-{n}.id").read_text(), registry=str(root / "registry"),
+                  model=Model(config={"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
+                                      "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+                                      "head_dim": 32, "tie_word_embeddings": True}),
+                  deepspeed=DeepSpeed(zero_stage=1, micro_batch_size=2, grad_accum=1), optimizer=Optimizer(lr=1e-3))
+        t0, c0 = time.perf_counter(), time.process_time()
+        trainer = Trainer(run, root / f"run-{n}-{time.time_ns()}", max_steps=1)
+        trainer._build()
+        _, record = trainer.step_once(1)
+        trainer.claim.release(ok=False)
+        extra = {"loss": round(record["loss"], 3), "data_time_s": round(record["data_time_s"], 4),
+                 "timed_cpu_s": time.process_time() - c0}
     wall = time.perf_counter() - t0
     u = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"wall_s": wall, "cpu_s": u.ru_utime + u.ru_stime, "rss_mb": u.ru_maxrss / 1024, **extra}))
@@ -102,8 +137,10 @@ def make_inputs(root: Path, n: int) -> None:
 
 
 def run(what: str, root: Path, n: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(REPO), DS_ACCELERATOR="cpu", OMP_NUM_THREADS="1",
+               TOKENIZERS_PARALLELISM="false")
     proc = subprocess.run([sys.executable, "-c", WORKER, what, str(root), str(n)], cwd=REPO, capture_output=True,
-                          text=True)
+                          text=True, env=env)
     if proc.returncode:
         raise SystemExit(f"{what} at {n}: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -112,7 +149,12 @@ def run(what: str, root: Path, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--base", type=int, default=2000, help="documents / seeds / calls at 1x")
+    ap.add_argument("--only", default=",".join(WHAT), help=f"comma-separated subset of {','.join(WHAT)} "
+                    "(open, loader, parquet and first_step need mix)")
+    ap.add_argument("--repeat", type=int, default=3, help=f"runs of {', '.join(QUICK)} per size (the fastest "
+                    "is kept: the start-up figures are short and a shared machine's load swings them)")
     a = ap.parse_args()
+    todo = [w for w in WHAT if w in a.only.split(",")]
     sizes = [a.base, 4 * a.base, 16 * a.base]
     with tempfile.TemporaryDirectory() as d:
         results: dict[str, dict[int, dict]] = {}
@@ -121,9 +163,12 @@ def main() -> None:
             root.mkdir()
             (root / "shout.py").write_text(GEN_SPEC)
             make_inputs(root, n)
-            for what in ("generate", "cache", "mix", "open"):
+            for what in todo:
+                if what == "first_step" and n == sizes[0]:
+                    run(what, root, n)  # untimed: a machine's first DeepSpeed start builds its CPU ops (cached)
                 t = time.perf_counter()
-                results.setdefault(what, {})[n] = run(what, root, n)
+                tries = [run(what, root, n) for _ in range(a.repeat if what in QUICK else 1)]
+                results.setdefault(what, {})[n] = min(tries, key=lambda r: r["wall_s"])
                 print(f"{what:9s} {n:>7d}: {results[what][n]} ({time.perf_counter() - t:.0f} s)", flush=True)
     print("\nratio 16x / 1x (goal <= 1.3 for driver CPU and RSS; cache files grow with writers):")
     lo, hi = sizes[0], sizes[-1]
@@ -131,6 +176,12 @@ def main() -> None:
         r = {k: by[hi][k] / by[lo][k] for k in ("cpu_s", "rss_mb", "wall_s") if by[lo].get(k)}
         files = f", files {by[lo].get('files')} -> {by[hi].get('files')}" if "files" in by[lo] else ""
         print(f"  {what:9s} driver cpu {r['cpu_s']:.2f}x, driver rss {r['rss_mb']:.2f}x, wall {r['wall_s']:.2f}x{files}")
+    for what in ("loader", "first_step"):
+        if what in results:
+            r = {k: (results[what][lo][k], results[what][hi][k]) for k in ("wall_s", "timed_cpu_s")}
+            print(f"  time to the first training step ({what}): wall {r['wall_s'][0]:.3f} s -> {r['wall_s'][1]:.3f} s, "
+                  f"{r['wall_s'][1] / r['wall_s'][0]:.2f}x; its CPU {r['timed_cpu_s'][0]:.3f} s -> "
+                  f"{r['timed_cpu_s'][1]:.3f} s, {r['timed_cpu_s'][1] / r['timed_cpu_s'][0]:.2f}x (goal <= 1.3)")
     u = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(f"(workers' total CPU {u.ru_utime + u.ru_stime:.0f} s)")
 

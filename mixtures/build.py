@@ -30,6 +30,9 @@ from dataforge.core.progress import spark_tasks
 from mixtures.budget import check_disk, plan_bytes, spec_bytes
 from mixtures.format import (
     FORMAT_VERSION,
+    INDEX_ARRAY_FILE,
+    INDEX_COLUMNS,
+    INDEX_DTYPE,
     INDEX_FILE,
     INDEX_SCHEMA,
     MASKED_KINDS,
@@ -118,23 +121,39 @@ def resolve_inputs(mixture: Mixture, spec_dir: Path | None = None, registry: Pat
     return sources, tokenizer_identity(mixture.tokenizer)
 
 
-def _index_table(table: Pieces, first_file: int, names: list[str], docs: dict[str, SourceDocs]) -> pa.Table:
-    pairs = list(zip(table.src.tolist(), table.doc.tolist(), strict=True))
-    doc_ids = [docs[names[s]].doc_ids[d] for s, d in pairs]
-    doc_tokens = [int(docs[names[s]].ntok[d]) for s, d in pairs]
-    cols = {"shard": table.file - first_file, "offset": table.offset, "length": table.length,
-            "source": [names[s] for s in table.src.tolist()], "doc_id": doc_ids, "doc_start": table.start,
-            "doc_tokens": doc_tokens, "piece_index": table.piece_index, "num_pieces": table.num_pieces,
-            "epoch": table.epoch}
-    schema = INDEX_SCHEMA
-    if any(docs[names[s]].split is not None for s in set(table.src.tolist())):  # pairs only (plan.py)
-        schema = PAIR_INDEX_SCHEMA
-        cols["chosen_length"] = [int(docs[names[s]].split[d]) for s, d in pairs]
-    return pa.table({k: pa.array(v, type=schema.field(k).type) for k, v in cols.items()}, schema=schema)
+def _all_docs(names: list[str], docs: dict[str, SourceDocs]) -> dict[str, Any]:
+    """The sources' documents concatenated in `names` order (the plan's source codes): where each source
+    starts, tokens, chosen lengths (-1: not a pair), ids, and which sources hold pairs."""
+    return {"first": np.cumsum([0] + [len(docs[n].ntok) for n in names]),
+            "ntok": np.concatenate([docs[n].ntok for n in names]),
+            "split": np.concatenate([docs[n].split if docs[n].split is not None else np.full(len(docs[n].ntok), -1)
+                                     for n in names]),
+            "ids": pa.concat_arrays([pa.array(docs[n].doc_ids, pa.string()) for n in names]),
+            "pairs": np.array([docs[n].split is not None for n in names], bool)}
+
+
+def _index_array(table: Pieces, first_file: int, every: dict[str, Any]) -> np.ndarray:
+    """index.npy (mixtures/format.py INDEX_COLUMNS): one int64 row per column, from the plan's arrays."""
+    row = every["first"][table.src] + table.doc
+    cols = {"shard": table.file - first_file, "offset": table.offset, "length": table.length, "source": table.src,
+            "doc_start": table.start, "doc_tokens": every["ntok"][row], "piece_index": table.piece_index,
+            "num_pieces": table.num_pieces, "epoch": table.epoch, "chosen_length": every["split"][row]}
+    return np.stack([np.asarray(cols[c], dtype=INDEX_DTYPE) for c in INDEX_COLUMNS])
+
+
+def _index_table(table: Pieces, index: np.ndarray, names: list[str], every: dict[str, Any]) -> pa.Table:
+    """index.parquet: index.npy's columns plus the source names and doc ids (Arrow takes, not Python lists)."""
+    source = pa.DictionaryArray.from_arrays(pa.array(table.src, pa.int32()), pa.array(names, pa.string()))
+    cols = {**dict(zip(INDEX_COLUMNS, index, strict=True)), "source": source.cast(pa.string()),
+            "doc_id": every["ids"].take(pa.array(every["first"][table.src] + table.doc))}
+    pairs = bool(every["pairs"][np.unique(table.src)].any())  # a pair stage holds pairs only (plan.py)
+    schema = PAIR_INDEX_SCHEMA if pairs else INDEX_SCHEMA
+    return pa.table({k: pa.array(cols[k]).cast(schema.field(k).type) for k in schema.names}, schema=schema)
 
 
 def _write_indexes(root: Path, plan: Plan, docs: dict[str, SourceDocs]) -> None:
-    names = sorted(docs)
+    names = sorted(docs)  # the plan's source codes; index.npy keeps them (the manifest's sorted sources)
+    every = _all_docs(names, docs)
     groups = [(s["files"], s["pieces"]) for s in plan.stages] + [(v["files"], v["pieces"])
                                                                   for v in plan.validation.values()]
     for files, table in groups:
@@ -142,7 +161,10 @@ def _write_indexes(root: Path, plan: Plan, docs: dict[str, SourceDocs]) -> None:
             continue
         folder = root / Path(plan.files[files[0]]["tokens"]).parent
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(_index_table(table, files[0], names, docs), folder / INDEX_FILE, compression="zstd")
+        index = _index_array(table, files[0], every)
+        with open(folder / INDEX_ARRAY_FILE, "wb") as f:
+            np.lib.format.write_array(f, index, version=(1, 0), allow_pickle=False)
+        pq.write_table(_index_table(table, index, names, every), folder / INDEX_FILE, compression="zstd")
 
 
 def _extra(mixture: Mixture, plan: Plan, sources: dict[str, ResolvedSource], tok: TokenizerInfo,

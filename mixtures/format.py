@@ -6,7 +6,8 @@
     <id>/stages/00-<stage>/tokens-00000.u32 little-endian uint32 token ids of the stage's pieces, in order
     <id>/stages/00-<stage>/mask-00000.u8    SFT and preference stages: 1 where a token counts for the loss
     <id>/stages/00-<stage>/index.parquet    one row per piece, in training order (INDEX_SCHEMA; preference
-                                            stages: PAIR_INDEX_SCHEMA)
+                                            stages: PAIR_INDEX_SCHEMA); the doc ids and a readable copy
+    <id>/stages/00-<stage>/index.npy        the same pieces as numbers, for `np.load(mmap_mode="r")` (below)
     <id>/validation/<source>/...            the held-out slice of each source, same layout
     <id>/quarantine/part-00000.parquet      records that could not be tokenized, with reasons
 
@@ -16,17 +17,30 @@ A preference stage (manifest `stages[i].pairs`, also `validation[src].pairs`) ho
 its chosen sequence (prompt + chosen answer, `chosen_length` tokens) then its rejected sequence (prompt +
 rejected answer, `length - chosen_length` tokens), each at most the stage's seq_len, both in one shard;
 the mask marks the answer tokens of both.
+
+index.npy is a standard .npy file (NumPy format 1.0) holding one C-ordered, little-endian int64 (`<i8`)
+array of shape (len(INDEX_COLUMNS), pieces): row c is column INDEX_COLUMNS[c] for every piece, in training
+order, so a trainer maps it and reads a column as one contiguous run of bytes without parsing anything.
+Its rows are those of INDEX_SCHEMA without the strings: `source` is an index into the sorted names of the
+manifest's `extra.sources`, and `chosen_length` is -1 outside preference stages. Any reader maps it, e.g.
+`np.load(path, mmap_mode="r")[INDEX_COLUMNS.index("length")]`, or raw: the array's bytes start at byte
+10 + h, where h is the little-endian uint16 at byte 8 (the header's length).
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
 
-FORMAT_VERSION = 3  # 2: the id binds the input key to the content root of the files (mixtures/identity.py)
+FORMAT_VERSION = 4  # 2: the id binds the input key to the content root of the files (mixtures/identity.py)
 # 3: preference sources: pair pieces, PAIR_INDEX_SCHEMA, `pairs` in the stage and validation entries
+# 4: index.npy beside each index.parquet (INDEX_COLUMNS): trainers map it instead of reading the parquet
 TOKEN_DTYPE = "<u4"
 MASK_DTYPE = "u1"
 INDEX_FILE = "index.parquet"
+INDEX_ARRAY_FILE = "index.npy"
+INDEX_DTYPE = "<i8"
+INDEX_COLUMNS = ("shard", "offset", "length", "source", "doc_start", "doc_tokens", "piece_index", "num_pieces",
+                 "epoch", "chosen_length")  # the rows of index.npy, meanings as in INDEX_SCHEMA
 TOKENIZER_DIR = "tokenizer"
 QUARANTINE_FILE = "quarantine/part-00000.parquet"
 MASKED_KINDS = ("chat", "completion", "preference")  # record kinds whose documents carry a loss mask

@@ -5,84 +5,116 @@
         piece.tokens, piece.loss_mask, piece.doc_id, piece.source
     mx.validation("web")                                   # the held-out pieces of one source
 
-Tokens are uint32 views into `np.memmap`s of the shards: nothing is decoded or copied.
+Tokens are uint32 views into `np.memmap`s of the shards and the piece index a memory-mapped int64 array
+(index.npy, mixtures/format.py): nothing is decoded or copied, so opening costs the same at any size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.manifest import Manifest
-from mixtures.format import INDEX_FILE, MASK_DTYPE, MASKED_KINDS, TOKEN_DTYPE, TOKENIZER_DIR
+from mixtures.format import (
+    FORMAT_VERSION,
+    INDEX_ARRAY_FILE,
+    INDEX_COLUMNS,
+    INDEX_DTYPE,
+    INDEX_FILE,
+    MASK_DTYPE,
+    MASKED_KINDS,
+    TOKEN_DTYPE,
+    TOKENIZER_DIR,
+)
 from mixtures.registry import locate
 from mixtures.verify import verify
 
 
-@dataclass(frozen=True, slots=True)
 class Piece:
     """At most seq_len tokens of one document: `tokens` are `doc_start:doc_start + len(tokens)` of its
     `doc_tokens`. `num_pieces` counts the pieces of the document in this stage (and epoch). `loss_mask`
     is None when every token counts (text sources). A preference pair is one piece: its first
-    `chosen_length` tokens are the chosen sequence, the rest the rejected one (None for other pieces)."""
+    `chosen_length` tokens are the chosen sequence, the rest the rejected one (None for other pieces).
+    `doc_id` is read from the stage's index.parquet the first time one is asked for."""
 
-    tokens: np.ndarray
-    loss_mask: np.ndarray | None
-    doc_id: str
-    source: str
-    piece_index: int
-    num_pieces: int
-    doc_start: int
-    doc_tokens: int
-    epoch: int
-    chosen_length: int | None = None
+    __slots__ = ("tokens", "loss_mask", "_doc_id", "source", "piece_index", "num_pieces", "doc_start", "doc_tokens",
+                 "epoch", "chosen_length")
+
+    def __init__(self, tokens: np.ndarray, loss_mask: np.ndarray | None, doc_id: str | Callable[[], str],
+                 source: str, piece_index: int, num_pieces: int, doc_start: int, doc_tokens: int, epoch: int,
+                 chosen_length: int | None = None):
+        values = (tokens, loss_mask, doc_id, source, piece_index, num_pieces, doc_start, doc_tokens, epoch,
+                  chosen_length)
+        for name, value in zip(self.__slots__, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    @property
+    def doc_id(self) -> str:
+        d = self._doc_id
+        return d if isinstance(d, str) else d()
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"Piece is read-only (setting {name!r})")
+
+    def __reduce__(self):
+        return Piece, tuple(getattr(self, name) for name in self.__slots__)
+
+    def __repr__(self) -> str:
+        return (f"Piece({self.source!r}, doc_id={self.doc_id!r}, tokens={len(self.tokens)}, "
+                f"piece {self.piece_index + 1}/{self.num_pieces}, epoch={self.epoch})")
 
 
 class PieceSet:
     """The pieces of one stage or one validation slice, in order; `piece(i)`, `len()`, iteration.
 
-    Memory maps open lazily, so the object pickles cheaply (e.g. into DataLoader workers).
+    The index (index.npy) and the shards are memory-mapped on first use and the doc ids read from
+    index.parquet only when one is asked for, so opening costs the same at any size and the object
+    pickles cheaply (e.g. into DataLoader workers).
     """
 
-    def __init__(self, root: Path, info: dict[str, Any], chat_sources: set[str]):
+    def __init__(self, root: Path, info: dict[str, Any], chat_sources: set[str], source_names: Sequence[str]):
         self._root = Path(root)
         self._shards = info.get("shards", [])
-        self._maps: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._dir = self._root / info["dir"] if info.get("dir") and self._shards else None
+        self.num_pieces = int(info.get("num_pieces", 0)) if self._dir else 0
+        self._pairs = bool(info.get("pairs", False))
         self._chat = chat_sources
-        if info.get("dir") and self._shards:
-            t = pq.read_table(self._root / info["dir"] / INDEX_FILE)
-            self._shard = t.column("shard").to_numpy()
-            self._offset = t.column("offset").to_numpy()
-            self._length = t.column("length").to_numpy()
-            self._doc_start = t.column("doc_start").to_numpy()
-            self._doc_tokens = t.column("doc_tokens").to_numpy()
-            self._piece_index = t.column("piece_index").to_numpy()
-            self._num_pieces = t.column("num_pieces").to_numpy()
-            self._epoch = t.column("epoch").to_numpy()
-            # No Python object per piece: sources as codes into a few names, ids in their Arrow buffer.
-            sources = t.column("source").combine_chunks().dictionary_encode()
-            self._source_names = sources.dictionary.to_pylist()
-            self._source = sources.indices.to_numpy()
-            self._doc_id = t.column("doc_id").combine_chunks()
-            names = t.schema.names
-            self._chosen = t.column("chosen_length").to_numpy() if "chosen_length" in names else None
-        else:
-            self._chosen = None
-            self._shard = self._offset = self._length = np.zeros(0, np.int64)
-            self._source_names, self._source, self._doc_id = [], np.zeros(0, np.int32), None
+        self._source_names = list(source_names)  # index.npy's source codes index these (mixtures/format.py)
+        self._maps: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._cols: dict[str, np.ndarray] | None = None
+        self._ids: pa.Array | None = None
 
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k != "_maps"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_maps", "_cols", "_ids")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        self._maps = {}
+        self._maps, self._cols, self._ids = {}, None, None
+
+    @property
+    def _index(self) -> dict[str, np.ndarray]:
+        """Column name -> a read-only int64 view into the memory-mapped index.npy (empty without pieces)."""
+        if self._cols is None:
+            if self._dir is None:
+                self._cols = {c: np.zeros(0, INDEX_DTYPE) for c in INDEX_COLUMNS}
+            else:
+                path = self._dir / INDEX_ARRAY_FILE
+                if not path.is_file():
+                    raise ForgeError(f"{path}: missing (a mixture of format < {FORMAT_VERSION}); rebuild it "
+                                     "with `forge mix build`")
+                index = np.load(path, mmap_mode="r", allow_pickle=False)
+                if index.dtype != np.dtype(INDEX_DTYPE) or index.shape != (len(INDEX_COLUMNS), self.num_pieces):
+                    raise ForgeError(f"{path}: {index.dtype} {index.shape}, expected {INDEX_DTYPE} "
+                                     f"{(len(INDEX_COLUMNS), self.num_pieces)}; rebuild the mixture")
+                self._cols = dict(zip(INDEX_COLUMNS, index, strict=True))
+        return self._cols
 
     def _map(self, shard: int) -> tuple[np.ndarray, np.ndarray | None]:
         if shard not in self._maps:
@@ -92,25 +124,29 @@ class PieceSet:
             self._maps[shard] = (toks, mask)
         return self._maps[shard]
 
-    @property
-    def num_pieces(self) -> int:
-        return len(self._length)
-
     def __len__(self) -> int:
         return self.num_pieces
+
+    def doc_id(self, i: int) -> str:
+        """The record id of piece `i` (reads the stage's doc ids from index.parquet once, on first use)."""
+        if self._ids is None:
+            self._ids = pq.read_table(self._dir / INDEX_FILE, columns=["doc_id"]).column("doc_id").combine_chunks()
+        return self._ids[i].as_py()
 
     def piece(self, i: int) -> Piece:
         if not -self.num_pieces <= i < self.num_pieces:
             raise IndexError(f"piece {i} out of range ({self.num_pieces} pieces)")
-        sh, a = int(self._shard[i]), int(self._offset[i])
-        b = a + int(self._length[i])
+        i %= self.num_pieces
+        c = self._index
+        sh, a = int(c["shard"][i]), int(c["offset"][i])
+        b = a + int(c["length"][i])
         toks, mask = self._map(sh)
-        source = self._source_names[int(self._source[i])]
+        source = self._source_names[int(c["source"][i])]
         return Piece(tokens=toks[a:b], loss_mask=mask[a:b] if mask is not None and source in self._chat else None,
-                     doc_id=self._doc_id[i].as_py(), source=source, piece_index=int(self._piece_index[i]),
-                     num_pieces=int(self._num_pieces[i]), doc_start=int(self._doc_start[i]), doc_tokens=int(self._doc_tokens[i]),
-                     epoch=int(self._epoch[i]),
-                     chosen_length=None if self._chosen is None else int(self._chosen[i]))
+                     doc_id=partial(self.doc_id, i), source=source, piece_index=int(c["piece_index"][i]),
+                     num_pieces=int(c["num_pieces"][i]), doc_start=int(c["doc_start"][i]),
+                     doc_tokens=int(c["doc_tokens"][i]), epoch=int(c["epoch"][i]),
+                     chosen_length=int(c["chosen_length"][i]) if self._pairs else None)
 
     __getitem__ = piece
 
@@ -118,15 +154,16 @@ class PieceSet:
         return (self.piece(i) for i in range(self.num_pieces))
 
     def lengths(self) -> np.ndarray:
-        """Tokens per piece, in order (for packing without touching the shards)."""
-        return self._length.copy()
+        """Tokens per piece, in order (for packing without touching the shards): a read-only view into the
+        memory-mapped index."""
+        return self._index["length"]
 
 
 class StageView(PieceSet):
     """One stage: `name`, `tokens` (its budget), `seq_len`, `sft`, `sources`, and its pieces in order."""
 
-    def __init__(self, root: Path, info: dict[str, Any], chat_sources: set[str]):
-        super().__init__(root, info, chat_sources)
+    def __init__(self, root: Path, info: dict[str, Any], chat_sources: set[str], source_names: Sequence[str]):
+        super().__init__(root, info, chat_sources, source_names)
         self.name: str = info["name"]
         self.tokens: int = int(info["budget"])
         self.seq_len: int = int(info["seq_len"])
@@ -157,8 +194,9 @@ class MixtureVersion:
         self.tokenizer_path = path / manifest.extra["tokenizer"].get("path", TOKENIZER_DIR)
         self.sources: dict[str, dict[str, Any]] = manifest.extra["sources"]
         chat = {n for n, s in self.sources.items() if s["kind"] in MASKED_KINDS}
-        self.stages = [StageView(path, st, chat) for st in manifest.extra["stages"]]
-        self._validation = {n: PieceSet(path, v, chat) for n, v in manifest.extra["validation"].items()}
+        names = sorted(self.sources)  # what index.npy's source codes index
+        self.stages = [StageView(path, st, chat, names) for st in manifest.extra["stages"]]
+        self._validation = {n: PieceSet(path, v, chat, names) for n, v in manifest.extra["validation"].items()}
 
     @property
     def name(self) -> str:

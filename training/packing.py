@@ -16,6 +16,8 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 def best_fit_decreasing(items: Sequence[tuple[int, int]], capacity: int, max_bins: int,
                         priority: Sequence[int] | None = None) -> tuple[list[list[int]], list[int]]:
@@ -149,9 +151,7 @@ class Packer:
 
 def cut_to_budget(lengths: Sequence[int], budget: int) -> int:
     """How many pieces, in order, a stage of `budget` tokens uses: until the budget is reached."""
-    total = 0
-    for i, n in enumerate(lengths):
-        if total >= budget:
-            return i
-        total += int(n)
-    return len(lengths)
+    if budget <= 0:
+        return 0
+    total = np.cumsum(np.asarray(lengths, dtype=np.int64))  # in numpy: a stage may hold millions of pieces
+    return min(int(np.searchsorted(total, budget, side="left")) + 1, len(total))

@@ -218,3 +218,31 @@ def test_missing_source_path_is_one_line(tmp_path, tokenizer_dir, capsys):
     assert forge(["mix", "build", str(spec), "--registry", str(tmp_path / "reg")]) == 2
     err = capsys.readouterr().err
     assert "source web: path 'nowhere/web' not found" in err and "Traceback" not in err
+
+
+def test_stage_index_is_memory_mapped_and_doc_ids_are_read_only_when_asked(example, monkeypatch, tmp_path):
+    import mixtures.loader as loader
+    from mixtures.format import INDEX_ARRAY_FILE, INDEX_COLUMNS
+
+    mx = open_mixture(example["id"], example["registry"])
+    folder = mx.path / mx.manifest.extra["stages"][0]["dir"]
+    index = pq.read_table(folder / "index.parquet")
+    reads = []
+    real = loader.pq.read_table
+    monkeypatch.setattr(loader.pq, "read_table", lambda *a, **k: reads.append(k.get("columns")) or real(*a, **k))
+    st = open_mixture(example["id"], example["registry"]).stages[0]
+    lengths = st.lengths()
+    assert isinstance(lengths, np.memmap) and not lengths.flags.writeable and len(lengths) == st.num_pieces
+    first = st.piece(0)
+    assert len(first.tokens) == lengths[0] and first.source in {"web", "math"} and reads == []
+    assert first.doc_id == index.column("doc_id")[0].as_py() and reads == [["doc_id"]]
+    raw = np.load(folder / INDEX_ARRAY_FILE)  # plain numpy reads it as mixtures/format.py describes
+    assert raw.dtype == np.dtype("<i8") and raw.shape == (len(INDEX_COLUMNS), st.num_pieces)
+    assert raw[INDEX_COLUMNS.index("offset")].tolist() == index.column("offset").to_pylist()
+    info = dict(mx.manifest.extra["stages"][0])
+    assert f"{info['dir']}/{INDEX_ARRAY_FILE}" in mx.manifest.files  # hashed into the id like every shard
+    old = tmp_path / info["dir"]  # a mixture of the previous format: index.parquet only
+    shutil.copytree(mx.path / info["dir"], old)
+    (old / INDEX_ARRAY_FILE).unlink()
+    with pytest.raises(ForgeError, match="rebuild it with `forge mix build`"):
+        loader.PieceSet(tmp_path, info, set(), sorted(mx.sources)).lengths()
