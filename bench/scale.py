@@ -1,7 +1,7 @@
 """Benchmark: how the driver's work grows with the input (1x, 4x, 16x), for generate, the call cache,
 mix build and a trainer's start-up (opening its mixture, and the time to its first training step).
 
-    python bench/scale.py [--base 2000] [--only mix,open,loader,parquet,first_step] [--repeat 3]
+    python bench/scale.py [--base 2000] [--only mix,mix1,open,loader,parquet,first_step] [--repeat 3]
 
 Each measurement runs in a fresh Python process on Spark local[2]; driver figures are the Python
 driver process's own CPU seconds and peak RSS (in local mode the JVM also runs the executors, so it
@@ -10,7 +10,8 @@ grows 16x; cache files grow with writers, not calls; time to open a mixture alre
 machine, and a trainer's time to its first step, grow at most 1.3x. `loader` times the trainer's data
 path before step 1 (open the mixture, pack the piece lengths, assemble step 1's batch: training/loader.py),
 `parquet` what format 3's open read instead of mapping index.npy (the whole index.parquet, for comparison);
-`first_step` the real trainer (training/engine.py Trainer with DeepSpeed on CPU and a tiny Llama, torch and
+`mix1` the same build as `mix` on Spark local[1] (the 16x size's local[1] / local[2] wall ratio is printed;
+goal >= 1.7); `first_step` the real trainer (training/engine.py Trainer with DeepSpeed on CPU and a tiny Llama, torch and
 DeepSpeed imported before the clock starts) from its construction through step 1.
 """
 
@@ -28,7 +29,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-WHAT = ("generate", "cache", "mix", "open", "loader", "parquet", "first_step")
+WHAT = ("generate", "cache", "mix", "mix1", "open", "loader", "parquet", "first_step")
 QUICK = ("open", "loader", "parquet", "first_step")  # repeated --repeat times, the fastest kept
 
 GEN_SPEC = """
@@ -68,17 +69,18 @@ WORKER = textwrap.dedent("""
         before = c.files()
         c.compact()
         extra = {"calls": n, "files_before_compaction": before, "files": c.files()}
-    elif what == "mix":
+    elif what in ("mix", "mix1"):  # mix1: the same build on local[1]
         from dataforge.core.spark import get_spark
         from mixtures import Mixture, Source, Stage, build_mixture
-        get_spark("local[2]", app_name="bench-scale")
+        get_spark("local[1]" if what == "mix1" else "local[2]", app_name="bench-scale")
         t0 = time.perf_counter()
         src = Source("web", path=str(root / f"docs-{n}"), holdout_docs=0)
         m = Mixture(name="scale", tokenizer="embedded", seed=0,
                     stages=[Stage("s", tokens=n * 20, seq_len=256, weights={src: 1.0})])
-        r = build_mixture(m, root / "registry")
-        extra = {"id": r.id}
-        (root / f"mix-{n}.id").write_text(r.id)
+        r = build_mixture(m, root / ("registry" if what == "mix" else "registry1"))
+        extra = {"id": r.id, "writers": len(r.writers)}
+        if what == "mix":
+            (root / f"mix-{n}.id").write_text(r.id)
     elif what == "open":
         from mixtures import open_mixture
         mid = (root / f"mix-{n}.id").read_text()
@@ -176,6 +178,10 @@ def main() -> None:
         r = {k: by[hi][k] / by[lo][k] for k in ("cpu_s", "rss_mb", "wall_s") if by[lo].get(k)}
         files = f", files {by[lo].get('files')} -> {by[hi].get('files')}" if "files" in by[lo] else ""
         print(f"  {what:9s} driver cpu {r['cpu_s']:.2f}x, driver rss {r['rss_mb']:.2f}x, wall {r['wall_s']:.2f}x{files}")
+    if "mix" in results and "mix1" in results:
+        one, two = results["mix1"][hi]["wall_s"], results["mix"][hi]["wall_s"]
+        print(f"  mix build at {hi}: local[1] {one:.1f} s, local[2] {two:.1f} s: {one / two:.2f}x faster on two "
+              "cores (goal >= 1.7)")
     for what in ("loader", "first_step"):
         if what in results:
             r = {k: (results[what][lo][k], results[what][hi][k]) for k in ("wall_s", "timed_cpu_s")}
