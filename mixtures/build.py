@@ -128,7 +128,7 @@ def _all_docs(names: list[str], docs: dict[str, SourceDocs]) -> dict[str, Any]:
             "ntok": np.concatenate([docs[n].ntok for n in names]),
             "split": np.concatenate([docs[n].split if docs[n].split is not None else np.full(len(docs[n].ntok), -1)
                                      for n in names]),
-            "ids": pa.concat_arrays([pa.array(docs[n].doc_ids, pa.string()) for n in names]),
+            "ids": pa.concat_arrays([docs[n].doc_ids.cast(pa.string()) for n in names]),
             "pairs": np.array([docs[n].split is not None for n in names], bool)}
 
 

@@ -125,19 +125,20 @@ def collect_docs(tokenized, sources: dict[str, ResolvedSource]) -> tuple[dict[st
         chash = meta.column("chash").to_numpy()[sel]
         ntok = meta.column("ntok").to_numpy()[sel]
         split = meta.column("split").fill_null(0).to_numpy()[sel]
-        ids = meta.column("doc_id").take(pa.array(sel)).to_pylist()
         order = np.lexsort((chash, keys))
-        keys, chash, ntok, split, ids = keys[order], chash[order], ntok[order], split[order], [ids[j] for j in order]
+        ids = meta.column("doc_id").combine_chunks().take(pa.array(sel[order]))  # Arrow: no str per document
+        keys, chash, ntok, split = keys[order], chash[order], ntok[order], split[order]
         first = np.ones(len(keys), bool)
         first[1:] = keys[1:] != keys[:-1]
-        for j in np.flatnonzero(~first):
-            if ids[j] != ids[j - 1]:
-                raise ForgeError(f"source {name}: record ids {ids[j]!r} and {ids[j - 1]!r} collide on a 64-bit key; "
+        for j in np.flatnonzero(~first):  # duplicates only: rare, so Python per row is fine here
+            a, b = ids[int(j)].as_py(), ids[int(j) - 1].as_py()
+            if a != b:
+                raise ForgeError(f"source {name}: record ids {a!r} and {b!r} collide on a 64-bit key; "
                                  "rename one of them")
-            quarantine.append({"source": name, "id": ids[j], "reason": "duplicate_id"})
+            quarantine.append({"source": name, "id": a, "reason": "duplicate_id"})
         keep = np.flatnonzero(first)
         docs[name] = SourceDocs(name=name, kind=sources[name].kind, keys=keys[keep], chash=chash[keep],
-                                ntok=ntok[keep].astype(np.int64), doc_ids=[ids[j] for j in keep],
+                                ntok=ntok[keep].astype(np.int64), doc_ids=ids.take(pa.array(keep)),
                                 split=split[keep].astype(np.int64) if sources[name].kind == "preference" else None)
     quarantine.sort(key=lambda r: (r["source"], r["id"] or "", r["reason"]))
     return docs, quarantine

@@ -132,10 +132,10 @@ def quarantine_long_pairs(mixture, docs: dict) -> list[dict]:
         long = np.maximum(d.split, d.ntok - d.split) > limit
         if not long.any():
             continue
-        out += [{"source": name, "id": d.doc_ids[j], "reason": TOO_LONG} for j in np.flatnonzero(long)]
+        out += [{"source": name, "id": d.doc_ids[int(j)].as_py(), "reason": TOO_LONG} for j in np.flatnonzero(long)]
         keep = np.flatnonzero(~long)
         d.keys, d.chash, d.ntok, d.split = d.keys[keep], d.chash[keep], d.ntok[keep], d.split[keep]
-        d.doc_ids = [d.doc_ids[j] for j in keep]
+        d.doc_ids = d.doc_ids.take(pa.array(keep))
     return out
 
 

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from dataforge.core.errors import ForgeError
 from dataforge.core.hashing import canonical_json
@@ -55,10 +56,15 @@ class SourceDocs:
     keys: np.ndarray
     chash: np.ndarray
     ntok: np.ndarray
-    doc_ids: list[str]
+    doc_ids: pa.Array  # strings in one Arrow buffer: no Python object per document on the driver
     train: np.ndarray = field(default=None)  # indices of training documents (sorted by key)
     holdout: np.ndarray = field(default=None)  # indices of held-out documents (sorted by key)
     split: np.ndarray | None = None  # preference sources: each pair's chosen length (mixtures/pairs.py)
+
+    def __post_init__(self):
+        if not isinstance(self.doc_ids, pa.Array):  # a list (tests, small callers) or a chunked array
+            self.doc_ids = (self.doc_ids.combine_chunks() if isinstance(self.doc_ids, pa.ChunkedArray)
+                            else pa.array(self.doc_ids, pa.string()))
 
 
 @dataclass(slots=True)
