@@ -20,7 +20,7 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from dataforge.core.io import write_parquet
+from dataforge.core.io import canonicalize, write_parquet
 from dataforge.core.manifest import Manifest
 from dataforge.core.records import schema_of, spark_schema
 
@@ -112,24 +112,26 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
     kept = _with_input(live, files)
     ledger_parts = [
         read_q.select("input", "id", "source", F.lit("read").alias("step"), F.lit("quarantined").alias("decision"),
-                      "reason", null.alias("cluster_id"), no_count, "kind"),
+                      "reason", null.alias("cluster_id"), no_count, "kind", "layout"),
         read_d.select("input", "id", "source", F.lit("read").alias("step"), F.lit("dropped").alias("decision"),
-                      "reason", null.alias("cluster_id"), no_count, "kind"),
+                      "reason", null.alias("cluster_id"), no_count, "kind", "layout"),
         kept.select("input", "id", "source", null.alias("step"), F.lit("kept").alias("decision"),
-                    null.alias("reason"), null.alias("cluster_id"), no_count, "kind"),
-        *[s.select(*LEDGER_COLUMNS[:-1], no_count, "kind") for s in staged],
+                    null.alias("reason"), null.alias("cluster_id"), no_count, "kind", "layout"),
+        *[s.select(*LEDGER_COLUMNS[:-1], no_count, "kind", "layout") for s in staged],
     ]
     ledger = ctx.checkpoint(_union(ledger_parts), "ledger")  # read twice: counts, then the ledger files
-    # one small job for every count the funnel and manifest need
-    rows, kinds = [], {}
-    for r in ledger.groupBy("step", "decision", "reason", "kind").count().collect():
+    # one small job for every count the funnel and manifest need, and the layouts of the data
+    rows, kinds, kept_layouts = [], {}, set()
+    for r in ledger.groupBy("step", "decision", "reason", "kind", "layout").count().collect():
         rows.append((r["step"], r["decision"], r["reason"], r["count"]))
         if r["decision"] == "kept":
             kinds[r["kind"]] = kinds.get(r["kind"], 0) + r["count"]
+            kept_layouts.add(r["layout"])
     ledger = ledger.select(*LEDGER_COLUMNS)
     if faults:  # not records: kept out of the counts above, in the ledger beside the records they held
         ledger = ledger.unionByName(_fault_rows(spark, faults))
-    write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",))
+    # every output is rewritten by pyarrow at the end, in one Spark job (see dataforge.core.io)
+    written = write_parquet(ledger, tmp / "ledger", num_files=n_side, key=("input",), canonical=False)
 
     # `record`: the kind's fields as canonical JSON (the contract's JSON form); `text`: what steps judged
     record_cols = ["input", "id", "source", "kind", "layout", "text", "record", "metadata"]
@@ -137,18 +139,21 @@ def finish_outputs(ctx, tmp: Path, pipeline, inputs, relpaths: list[str], number
         dropped = _union([s.filter("decision = 'dropped'").select(*record_cols, "step", "reason", "cluster_id")
                           for s in staged]) if staged else None
         if dropped is not None:
-            write_parquet(dropped, tmp / "dropped", num_files=n_side, key=("input",))
+            written += write_parquet(dropped, tmp / "dropped", num_files=n_side, key=("input",), canonical=False)
     quarantine_parts = [read_q.select("input", "id", "source", F.lit("read").alias("step"), "reason", "raw")]
     for s in staged:  # records a step failed on: keep the whole record as JSON bytes
         q = s.filter("decision = 'quarantined'")
         quarantine_parts.append(q.select("input", "id", "source", "step", "reason",
                                          F.to_json(F.struct(*record_cols[1:])).cast("binary").alias("raw")))
-    write_parquet(_union(quarantine_parts), tmp / "quarantine", num_files=n_side, key=("input",))
+    written += write_parquet(_union(quarantine_parts), tmp / "quarantine", num_files=n_side, key=("input",),
+                             canonical=False)
 
-    layouts = sorted({r["layout"] for r in live.select("layout").distinct().collect()})
+    layouts = sorted(kept_layouts)
     for layout in layouts or ["text"]:  # one schema per layout; several layouts sit side by side
         dest = tmp / "data" if len(layouts) <= 1 else tmp / "data" / layout
-        write_parquet(contract_frame(live, layout), dest, num_files=n_data, key=schema_of(layout).names)
+        written += write_parquet(contract_frame(live, layout), dest, num_files=n_data, key=schema_of(layout).names,
+                                 canonical=False)
+    canonicalize(spark, written)
 
     funnel = funnel_from_counts(rows, pipeline.step_names())
     totals = {d: sum(c for _, dd, _, c in rows if dd == d) for d in ("kept", "dropped", "quarantined")}

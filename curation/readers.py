@@ -31,7 +31,7 @@ from curation.parse import MAX_DOC_BYTES, blank_row, parse_object, parse_record
 from curation.warc_split import SPLIT_BYTES, byte_ranges
 
 __all__ = ["FAULT", "JSONL_EXT", "LINE_BITS", "MAX_DOC_BYTES", "PARQUET_EXT", "PARSED_DDL", "FileFault", "InputSet",
-           "file_faults", "file_key", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
+           "file_faults", "file_key", "read_summary", "format_of", "make_parser", "parse_object", "parse_record", "parsed_frame", "parsed_schema",
            "resolve_input"]
 
 LINE_BITS = 40  # _node = file_index << 40 | line: unique, ordered like the input
@@ -78,25 +78,37 @@ def parsed_frame(spark, inputs: list[InputSet], relpaths: list[str], text_field:
     return reduce(lambda a, b: a.unionByName(b), frames)
 
 
-def file_faults(parsed, uris: list[str], relpaths: list[str]) -> list[tuple[str, FileFault]]:
+def read_summary(parsed) -> list[Any]:
+    """One row per (file_index, block) of the parsed rows, in one Spark job: `n` (the last `idx` of its
+    records), `records`, `blank` and `fault` (the (idx, reason, raw) of its file fault row, or None).
+    Enough for both the file faults and the line numbers, so reading costs one small job for them."""
+    from pyspark.sql import functions as F
+
+    rec = F.col("status") != FAULT
+    return (parsed.groupBy("file_index", "block")
+            .agg(F.max(F.when(rec, F.col("idx"))).alias("n"), F.count(F.when(rec, 1)).alias("records"),
+                 F.sum(F.when(F.col("status") == "blank", 1).otherwise(0)).alias("blank"),
+                 F.max(F.when(~rec, F.struct("idx", "reason", "raw"))).alias("fault"))
+            .collect())
+
+
+def file_faults(parsed, uris: list[str], relpaths: list[str], summary: list[Any] | None = None
+                ) -> list[tuple[str, FileFault]]:
     """(ledger name, fault) per file that could not be read to its end, sorted by name.
 
     A WARC file read by byte ranges may have a fault row per range (`block` = the range's start, where
     other fault rows have -1): the file gets one fault, the first range's, and its records kept are
-    those the other ranges read.
+    those the other ranges read. `summary`: `read_summary(parsed)`, when already collected.
     """
-    from pyspark.sql import functions as F
-
+    summary = read_summary(parsed) if summary is None else summary
     first: dict[int, Any] = {}
-    rows = parsed.filter(F.col("status") == FAULT).collect()  # a few rows at most: about one per file
-    for r in sorted(rows, key=lambda r: (r["file_index"], r["block"])):
+    for r in sorted((r for r in summary if r["fault"] is not None), key=lambda r: (r["file_index"], r["block"])):
         first.setdefault(r["file_index"], r)
-    kept = {f: int(r["idx"]) for f, r in first.items()}
-    ranged = [f for f, r in first.items() if r["block"] >= 0]
-    if ranged:
-        counts = parsed.filter(F.col("file_index").isin(ranged) & (F.col("status") != FAULT)).groupBy("file_index")
-        kept.update({r["file_index"]: int(r["count"]) for r in counts.count().collect()})
-    faults = [(relpaths[f], FileFault(uris[f], r["reason"], bytes(r["raw"] or b"").decode("utf-8", "replace"), kept[f]))
+    kept = {f: int(r["fault"]["idx"]) for f, r in first.items()}
+    for f in [f for f, r in first.items() if r["block"] >= 0]:  # ranged: the records every range read
+        kept[f] = sum(int(r["records"]) for r in summary if r["file_index"] == f)
+    faults = [(relpaths[f], FileFault(uris[f], r["fault"]["reason"],
+                                      bytes(r["fault"]["raw"] or b"").decode("utf-8", "replace"), kept[f]))
               for f, r in first.items()]
     return sorted(faults, key=lambda nf: nf[0])
 

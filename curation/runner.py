@@ -19,7 +19,16 @@ from typing import Any
 
 from curation.ledger import finish_outputs
 from curation.pipeline import Pipeline
-from curation.readers import FAULT, LINE_BITS, FileFault, InputSet, file_faults, parsed_frame, resolve_input
+from curation.readers import (
+    FAULT,
+    LINE_BITS,
+    FileFault,
+    InputSet,
+    file_faults,
+    parsed_frame,
+    read_summary,
+    resolve_input,
+)
 from curation.steps.base import DatasetStep
 from curation.steps.datatrove import DatatroveStep, is_datatrove_step
 from curation.steps.fused import STAGED_DDL, WORK_COLUMNS, fused_mapper
@@ -95,13 +104,11 @@ def _stages(pipeline: Pipeline) -> list[tuple[str, list[tuple[str, Any]]]]:
     return stages
 
 
-def _line_numbers(ctx, parsed):
+def _line_numbers(ctx, parsed, summary):
     """Turn (file, split, index-in-split) into true line numbers and the ordered `_node` key."""
     from pyspark.sql import functions as F
 
-    counts = (parsed.groupBy("file_index", "block")
-              .agg(F.max("idx").alias("n"), F.sum(F.when(F.col("status") == "blank", 1).otherwise(0)).alias("blank"))
-              .collect())
+    counts = [r for r in summary if r["records"]]  # (file_index, block) groups of records, not faults only
     ctx.blank_lines = sum(int(r["blank"]) for r in counts)
     offsets, running = [], {}
     for r in sorted(counts, key=lambda r: (r["file_index"], r["block"])):
@@ -122,9 +129,10 @@ def _read(ctx: RunContext, pipeline: Pipeline, inputs: list[InputSet], relpaths:
     parsed = parsed_frame(ctx.spark, inputs, relpaths, pipeline.text_field, pipeline.max_doc_bytes,
                           pipeline.warc_split_bytes)
     parsed = ctx.checkpoint(parsed, "parsed")
-    faults = file_faults(parsed, [u for inp in inputs for u in inp.files], relpaths)
+    summary = read_summary(parsed)  # one job for both the faults and the line numbers
+    faults = file_faults(parsed, [u for inp in inputs for u in inp.files], relpaths, summary)
     # the line-number join is a broadcast of a few rows per file: cheaper to redo than to store
-    return _line_numbers(ctx, parsed.filter(F.col("status") != FAULT)), faults
+    return _line_numbers(ctx, parsed.filter(F.col("status") != FAULT), summary), faults
 
 
 def check_faults(faults: list[tuple[str, FileFault]], strict: bool) -> None:

@@ -22,8 +22,13 @@ from dataforge.core.commit import tmp_sibling
 DATA_DIR = "data"
 
 
-def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str] = ("id",)) -> list[Path]:
-    """Write a Spark DataFrame to `out_dir/part-NNNNN.parquet`, byte-identical for the same rows."""
+def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str] = ("id",),
+                  canonical: bool = True) -> list[Path]:
+    """Write a Spark DataFrame to `out_dir/part-NNNNN.parquet`, byte-identical for the same rows.
+
+    `canonical=False` leaves the pyarrow rewrite to the caller: `canonicalize` over the files of
+    several outputs at once costs one Spark job instead of one per output.
+    """
     out_dir = Path(out_dir).absolute()
     # This run's own staging dir (host and pid in its name): two writers never share or remove it.
     staging = tmp_sibling(out_dir, "spark")
@@ -39,10 +44,17 @@ def write_parquet(df, out_dir: str | Path, num_files: int = 1, key: Sequence[str
             written.append(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if written:  # on executors: the files can be large, and Spark wrote them from there anyway
-        paths = [str(p) for p in written]
-        df.sparkSession.sparkContext.parallelize(paths, len(paths)).foreach(canonical_parquet)
+    if canonical:
+        canonicalize(df.sparkSession, written)
     return written
+
+
+def canonicalize(spark, files: Sequence[Path]) -> None:
+    """`canonical_parquet` on every file, on executors: the files can be large, and Spark wrote them
+    from there anyway."""
+    if files:
+        paths = [str(p) for p in files]
+        spark.sparkContext.parallelize(paths, len(paths)).foreach(canonical_parquet)
 
 
 def canonical_parquet(path: str) -> None:
