@@ -5,11 +5,15 @@ Arrow (`curation.text`: one byte-table pass for ASCII documents, a regex only fo
 distinct word hashed once, word n-gram shingles combined with numpy, and one-permutation MinHash with
 optimal densification in numpy (one hash per shingle instead of one per shingle and permutation).
 rensa's compiled kernel was measured in its place: its digests are faster to compute but only leave
-Rust as Python lists, which costs more than the numpy kernel does (see docs/curation.md). Every band
-of every document becomes a row (band, bucket key, node); buckets are found with a groupBy, candidate
-pairs are checked against the threshold (exact Jaccard of the shingle sets by default, the sets built
-as sorted Arrow lists without Python loops), and clusters are the connected components of the verified
-pairs (`curation.dedup.components`).
+Rust as Python lists, which costs more than the numpy kernel does (see docs/curation.md).
+
+The text is read once: the same pass that signs a document stores one row for it, its band keys and
+its verification feature (shingle hashes, or the signature), the feature as one binary value. Band
+keys are exploded and grouped in one Spark query; the candidate pairs and the features of candidate
+documents only are kept in executor memory, and each batch of pairs is checked by exact Jaccard of the
+shingle sets (default; `curation.dedup.verify`, vectorized in numpy). Clusters are the connected
+components of the verified pairs (`curation.dedup.components`: solved on the driver from the pairs
+alone while the graph is small, in Spark rounds beyond that).
 """
 
 from __future__ import annotations
@@ -62,13 +66,7 @@ class MinHasher:
 
     def shingle_sets(self, texts) -> tuple[np.ndarray, np.ndarray]:
         """(each document's distinct shingle hashes, sorted, concatenated; document offsets)."""
-        flat, off = self.shingle_batch(texts)
-        doc = np.repeat(np.arange(len(off) - 1), np.diff(off))
-        order = np.lexsort((flat, doc))
-        flat, doc = flat[order], doc[order]
-        first = np.ones(len(flat), dtype=bool)
-        first[1:] = (flat[1:] != flat[:-1]) | (doc[1:] != doc[:-1])
-        return flat[first], np.searchsorted(doc[first], np.arange(len(off))).astype(np.int64)
+        return distinct_per_document(*self.shingle_batch(texts))
 
     def shingles(self, text: str) -> np.ndarray:
         """Unique uint64 shingle hashes of one document."""
@@ -83,7 +81,10 @@ class MinHasher:
         bin that a fixed probe sequence reaches first. Two documents agree on a bin with probability
         equal to their Jaccard similarity, as with `num_perm` independent permutations.
         """
-        flat, off = self.shingle_batch(texts)
+        return self.signatures_of(*self.shingle_batch(texts))
+
+    def signatures_of(self, flat: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`signatures` of documents given as their shingle hashes (from `shingle_batch`)."""
         n, k = len(off) - 1, self.num_perm
         sig = np.full((n, k), _EMPTY, dtype=np.uint32)
         has = np.diff(off) > 0
@@ -108,6 +109,16 @@ class MinHasher:
         with np.errstate(over="ignore"):
             x = splitmix64(bins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(attempt) + self.salt)
             return (((x & np.uint64(0xFFFFFFFF)) * np.uint64(self.num_perm)) >> np.uint64(32)).astype(np.int64)
+
+
+def distinct_per_document(flat: np.ndarray, off: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(each document's distinct values, sorted, concatenated; document offsets) of a flat batch."""
+    doc = np.repeat(np.arange(len(off) - 1), np.diff(off))
+    order = np.lexsort((flat, doc))
+    flat, doc = flat[order], doc[order]
+    first = np.ones(len(flat), dtype=bool)
+    first[1:] = (flat[1:] != flat[:-1]) | (doc[1:] != doc[:-1])
+    return flat[first], np.searchsorted(doc[first], np.arange(len(off))).astype(np.int64)
 
 
 def band_keys(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
@@ -160,39 +171,54 @@ class MinHashDedup(DatasetStep):
             raise ValueError(f"bands * rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
         return self
 
-    def _band_mapper(self):
-        """mapInArrow: one row (node, bucket key) per band of every document with words."""
-        num_perm, ngram, seed, bands, rows = self.num_perm, self.ngram, self.seed, self.bands, self.rows
+    def _document_mapper(self):
+        """mapInArrow: per document with words, its band keys and its verification feature (the shingle
+        hashes for "exact", the signature for "signature"), from one tokenization."""
+        num_perm, ngram, seed, bands, rows, verify = (self.num_perm, self.ngram, self.seed, self.bands, self.rows,
+                                                      self.verify)
 
         def run(batches):
             import pyarrow as pa
 
+            from curation.dedup.verify import pack
+
             hasher = MinHasher(num_perm, ngram, seed)
             for batch in batches:
-                nodes = batch.column("_node").to_numpy()
-                sig, has = hasher.signatures(batch.column("text"))
+                flat, off = hasher.shingle_batch(batch.column("text"))
+                sig, has = hasher.signatures_of(flat, off)
                 keys = band_keys(sig[has], bands, rows)
-                yield pa.RecordBatch.from_pydict({
-                    "_node": pa.array(np.repeat(nodes[has], bands), pa.int64()),
-                    "key": pa.array(to_signed(keys.reshape(-1)), pa.int64()),
-                })
+                cols = {"_node": batch.column("_node").filter(pa.array(has)),
+                        "keys": pa.ListArray.from_arrays(pa.array(np.arange(0, keys.size + 1, bands, dtype=np.int32)),
+                                                  pa.array(to_signed(keys.reshape(-1))))}
+                if verify == "exact":  # the shingles as they come: sets are made for candidates only
+                    cols["f"] = pack(flat, off, rows=np.flatnonzero(has))
+                elif verify == "signature":
+                    cols["f"] = pack(sig[has].reshape(-1), np.arange(0, int(has.sum()) * num_perm + 1, num_perm))
+                yield pa.RecordBatch.from_pydict(cols)
 
         return run
 
-    def candidate_edges(self, ctx, df):
-        """Candidate pairs (a, b): documents sharing a bucket in any band."""
+    def documents(self, ctx, df):
+        """Stored rows (`_node`, `keys`, `f`): one per document with words, from one pass over the text.
+
+        The feature column is about as large as the text for "exact", but it is written once here and
+        read back only for the documents that land in a shared bucket, instead of a second pass that
+        reads and tokenizes the text again."""
+        schema = "_node long, keys array<long>" + ("" if self.verify == "none" else ", f binary")
+        return ctx.checkpoint(df.select("_node", "text").mapInArrow(self._document_mapper(), schema), "minhash-docs")
+
+    def candidate_edges(self, docs):
+        """Candidate pairs (a, b): documents sharing a bucket in any band (`docs` from `documents`)."""
         from pyspark.sql import functions as F
 
-        # 16 bytes per band and document (the key hashes the band in): small next to the text,
-        # computed once, and stored so the aggregations read compact rows
-        rows = ctx.checkpoint(df.select("_node", "text").mapInArrow(self._band_mapper(),
-                                                                    "_node long, key long"), "minhash-bands")
+        rows = docs.select("_node", F.explode("keys").alias("key"))
         # Bucket keys hash the band index in, so a key alone names a bucket. Most keys are unique and
         # most shared buckets hold two documents: a plain aggregation (count, min, max) settles those,
         # and only the members of larger buckets are gathered. Buckets up to max_bucket_pairs give all
-        # their pairs; floods of copies link each member to the bucket's smallest node instead.
-        shared = ctx.checkpoint(rows.groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("lo"),
-                                                        F.max("_node").alias("hi")).filter("n > 1"), "minhash-buckets")
+        # their pairs; floods of copies link each member to the bucket's smallest node instead. The
+        # aggregation is used twice in one query, so Spark shuffles for it once.
+        shared = (rows.groupBy("key").agg(F.count(F.lit(1)).alias("n"), F.min("_node").alias("lo"),
+                                          F.max("_node").alias("hi")).filter("n > 1"))
         two = shared.filter("n = 2").select(F.col("lo").alias("a"), F.col("hi").alias("b"))
         larger = (rows.join(shared.filter("n > 2").select("key"), "key").groupBy("key")
                   .agg(F.sort_array(F.collect_list("_node")).alias("ns")))
@@ -204,46 +230,34 @@ class MinHashDedup(DatasetStep):
         )).alias("p")).select("p.a", "p.b").unionByName(two)
         return pairs.distinct()
 
-    def _candidate_features(self, ctx, df, nodes):
-        """Shingle sets (exact) or signatures of the candidate documents only."""
-        from pyspark.sql import functions as F
-
-        ngram, num_perm, seed, exact = self.ngram, self.num_perm, self.seed, self.verify == "exact"
-
-        def run(batches):
-            import pyarrow as pa
-
-            hasher = MinHasher(num_perm, ngram, seed)
-            for batch in batches:
-                if exact:
-                    flat, off = hasher.shingle_sets(batch.column("text"))
-                else:
-                    sig = hasher.signatures(batch.column("text"))[0]
-                    flat, off = sig.reshape(-1), np.arange(0, sig.size + 1, num_perm)
-                # one flat buffer and offsets straight into an Arrow list column, no Python lists
-                f = pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), pa.array(to_signed(flat.astype(np.uint64))))
-                yield pa.RecordBatch.from_arrays([batch.column("_node"), f], names=["_node", "f"])
-
-        return ctx.checkpoint(df.select("_node", "text").join(F.broadcast(nodes), "_node").mapInArrow(
-            run, "_node long, f array<long>"), "minhash-features")
-
     def verified_edges(self, ctx, df):
         """Pairs (a, b) judged duplicates, after verification."""
         from pyspark.sql import functions as F
 
-        edges = ctx.checkpoint(self.candidate_edges(ctx, df), "minhash-candidates")
+        docs = self.documents(ctx, df)
         if self.verify == "none":
-            return edges
+            return self.candidate_edges(docs)
+        # two small frames kept in executor memory, each used twice below: the pairs (two longs each)
+        # and the features of the candidate documents only (one scan of the stored features)
+        edges = ctx.checkpoint(self.candidate_edges(docs), "minhash-candidates", local=True)
         nodes = edges.select(F.col("a").alias("_node")).unionByName(edges.select(F.col("b").alias("_node"))).distinct()
-        feats = self._candidate_features(ctx, df, nodes)
+        feats = ctx.checkpoint(docs.select("_node", "f").join(F.broadcast(nodes), "_node"), "minhash-features",
+                               local=True)
         j = (edges.join(feats.withColumnRenamed("_node", "a").withColumnRenamed("f", "fa"), "a")
              .join(feats.withColumnRenamed("_node", "b").withColumnRenamed("f", "fb"), "b"))
-        if self.verify == "signature":
-            agree = F.expr("size(filter(zip_with(fa, fb, (x, y) -> x = y), z -> z))")
-            return j.filter(agree >= F.lit(self.threshold * self.num_perm)).select("a", "b")
-        inter = F.size(F.array_intersect("fa", "fb"))
-        union = F.size("fa") + F.size("fb") - inter
-        return j.filter(inter >= F.lit(self.threshold) * union).select("a", "b")
+        threshold, num_perm, exact = self.threshold, self.num_perm, self.verify == "exact"
+
+        def run(batches):
+            import pyarrow as pa
+
+            from curation.dedup.verify import agreement_passes, jaccard_passes
+
+            for b in batches:
+                fa, fb = b.column("fa"), b.column("fb")
+                ok = jaccard_passes(fa, fb, threshold) if exact else agreement_passes(fa, fb, threshold, num_perm)
+                yield b.select(["a", "b"]).filter(pa.array(ok))
+
+        return j.select("a", "b", "fa", "fb").mapInArrow(run, "a long, b long")
 
     def drops(self, ctx, df):
         from curation.dedup.components import drops_from_edges

@@ -11,6 +11,7 @@ import numpy as np
 from curation import MinHashDedup
 from curation.dedup.components import connected_components
 from curation.dedup.minhash import MinHasher, choose_bands
+from curation.dedup.verify import jaccard_passes, pack
 from curation.runner import RunContext
 from curation.steps.fused import WORK_DDL
 from curation.text import TokenHasher, batch_ngram_hashes, ngram_hashes, word_lists, words
@@ -79,6 +80,16 @@ def test_signatures_and_shingle_sets_do_not_depend_on_batching():
         assert (flat[off[i]:off[i + 1]] == np.unique(ngram_hashes(th, 5))).all()
 
 
+def test_pair_verification_matches_python_sets():
+    rng = np.random.default_rng(5)
+    lists = [[rng.integers(0, 12, rng.integers(1, 30)).astype(np.uint64) << np.uint64(60) for _ in range(200)]
+             for _ in range(2)]
+    fa, fb = (pack(np.concatenate(x), np.concatenate(([0], np.cumsum([len(v) for v in x])))) for x in lists)
+    want = [len(set(a.tolist()) & set(b.tolist())) >= 0.3 * len(set(a.tolist()) | set(b.tolist()))
+            for a, b in zip(*lists, strict=True)]
+    assert jaccard_passes(fa, fb, 0.3).tolist() == want and 0 < sum(want) < len(want)
+
+
 def test_bands_make_pairs_at_threshold_candidates():
     b, r = choose_bands(0.8, 128)
     assert b * r <= 128 and 1 - (1 - 0.8**r) ** b >= 0.98
@@ -90,12 +101,13 @@ def test_connected_components_match_networkx(spark, tmp_path):
     edges += [(i, i + 1) for i in range(400, 424)]  # a long path: the worst case for label propagation
     ctx = RunContext(spark, tmp_path / "scratch", 4)
     df = spark.createDataFrame([(int(a), int(b)) for a, b in edges], "a long, b long")
-    got = {r["node"]: r["component"] for r in connected_components(ctx, df).collect()}
     g = nx.Graph()
     g.add_edges_from(edges)
     g.remove_edges_from(nx.selfloop_edges(g))
     want = {n: min(c) for c in nx.connected_components(g) if len(c) > 1 for n in c}
-    assert got == want
+    for driver_edges in (10_000, 0):  # solved on the driver, and in Spark rounds
+        got = {r["node"]: r["component"] for r in connected_components(ctx, df, driver_edges=driver_edges).collect()}
+        assert got == want
 
 
 def _planted(seed: int = 7):
@@ -136,5 +148,5 @@ def test_connected_components_of_pairs_and_stars_skip_the_rounds(spark, tmp_path
     ctx = RunContext(spark, tmp_path / "scratch", 2)
     edges = [(2, 1), (3, 1), (9, 5), (20, 7)]  # already stars around each component's smallest node
     df = spark.createDataFrame(edges, "a long, b long")
-    got = {r["node"]: r["component"] for r in connected_components(ctx, df).collect()}
+    got = {r["node"]: r["component"] for r in connected_components(ctx, df, driver_edges=0).collect()}
     assert got == {1: 1, 2: 1, 3: 1, 5: 5, 9: 5, 7: 7, 20: 7}
