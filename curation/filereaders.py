@@ -15,27 +15,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from curation.parse import blank_row, parse_record
+from dataforge.core.records.remote import filesystem
 
 FAULT = "file_fault"  # the status of the one row that ends a file read only in part
 CHUNK = 1 << 20
 ROWS_PER_BATCH = 2048
-
-
-def _local_path(uri: str) -> str | None:
-    if uri.startswith("file://"):
-        return uri[len("file://"):]
-    return uri[len("file:"):] if uri.startswith("file:") else None
-
-
-def filesystem(uri: str):
-    """(pyarrow FileSystem, path) for a listed URI; s3a:// and s3n:// are s3://."""
-    import pyarrow.fs as pafs
-
-    local = _local_path(uri)
-    if local is not None:
-        return pafs.LocalFileSystem(), local
-    scheme, rest = uri.split("://", 1)
-    return pafs.FileSystem.from_uri(("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest)
 
 
 def check_filesystems(uris: list[str]) -> None:

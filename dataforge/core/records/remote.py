@@ -24,11 +24,19 @@ def is_uri(path) -> bool:
     return isinstance(path, str) and bool(_SCHEME.match(path))
 
 
-def _fs(uri: str):
+def filesystem(uri: str):
+    """(pyarrow FileSystem, path) for a URI; `file:` is local, and s3a:// and s3n:// (Hadoop's names) are s3://."""
     from pyarrow import fs
 
+    if uri.startswith("file:"):
+        return fs.LocalFileSystem(), uri[len("file://"):] if uri.startswith("file://") else uri[len("file:"):]
+    scheme, rest = uri.split("://", 1)
+    return fs.FileSystem.from_uri(("s3" if scheme in ("s3a", "s3n") else scheme) + "://" + rest)
+
+
+def _fs(uri: str):
     try:
-        return fs.FileSystem.from_uri(uri)
+        return filesystem(uri)
     except (ValueError, OSError) as e:  # unknown scheme, or a filesystem pyarrow cannot reach from here
         raise ForgeError(f"{uri}: cannot open this filesystem ({e}); use a local path, or a URI pyarrow "
                          "supports (s3://, gs://, hdfs://, file://)") from None
