@@ -97,6 +97,14 @@ def _checked(graph: Graph, where: str, n: int, row: Any, error: str | None) -> t
                                           default=str)}
 
 
+def _file_rows(graph: Graph, path: str, offset: int):
+    """(ordinal, checked row) of every row of one seed file, on an executor."""
+    from dataforge.core.secrets import redact_text
+
+    where = redact_text(path)  # a URI's `user:pass@` never reaches a quarantine row or its id
+    return ((offset + n, _checked(graph, where, n, row, err)) for n, row, err in _read(path))
+
+
 def _source(spark, graph: Graph, seeds: Any, base: Path | None):
     """RDD of (ordinal, ("ok", (id, json)) | ("bad", row)) and the number of seeds."""
     sc = spark.sparkContext
@@ -108,7 +116,7 @@ def _source(spark, graph: Graph, seeds: Any, base: Path | None):
         counts = sc.parallelize(files, len(files)).map(_count).collect()  # one number per file
         offsets = [sum(counts[:i]) for i in range(len(files))]
         rows = sc.parallelize(list(zip(files, offsets, strict=True)), len(files)).flatMap(
-            lambda fo: ((fo[1] + n, _checked(graph, fo[0], n, row, err)) for n, row, err in _read(fo[0])))
+            lambda fo: _file_rows(graph, *fo))
         return rows, sum(counts)
     from dataforge.spec import resolve_seeds
 
